@@ -1,0 +1,105 @@
+"""What the coach knows about people, in the product's language; shared by every layer.
+
+Plain dataclasses so the engine, coaching and channels never see an ORM object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    """What a person may do in the bot."""
+
+    EMPLOYEE = "employee"
+    CHAMPION = "champion"
+    ADMIN = "admin"
+
+
+class Standing(StrEnum):
+    """Where a person sits in the organisation; the seeds' advice differs for each."""
+
+    EMPLOYEE = "employee"
+    MIDDLE_MANAGER = "middle_manager"
+    TOP_MANAGEMENT = "top_management"
+    COMMS_IT = "comms_it"
+
+
+@dataclass
+class Person:
+    """Someone who talks to the coach, on one channel (telegram, terminal)."""
+
+    id: int
+    channel: str
+    external_id: str
+    language: str | None = None
+    role: Role = Role.EMPLOYEE
+    standing: Standing | None = None
+    department_id: int | None = None
+    consent: bool = False
+    reachable: bool = True
+    created_at: datetime | None = None
+
+
+@dataclass
+class Position:
+    """Where a person stands in a dialogue; `version` guards against two writers at once."""
+
+    person_id: int
+    dialogue: str
+    state: str
+    values: dict[str, Any] = field(default_factory=dict)
+    run_id: int = 1
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One line of the append-only answer log."""
+
+    person_id: int
+    run_id: int
+    dialogue: str
+    question: str
+    option: str | None = None
+    text: str | None = None
+    answered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The coach's reading of one completed check: a phase on each model, fears and causes."""
+
+    person_id: int
+    run_id: int
+    phase_presence_model: str
+    phase_pilot_model: str
+    fears: tuple[str, ...]
+    causes: tuple[str, ...]
+    lens: str | None
+    scores: dict[str, Any]
+    department_id: int | None = None
+    standing: str | None = None
+    assessed_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Department:
+    """A department from the organisation's own list, so aggregates do not splinter into spellings."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """Everything stored about one person, for /mydata."""
+
+    person: Person
+    department: str | None
+    answers: tuple[AnswerRecord, ...]
+    assessments: tuple[Assessment, ...]

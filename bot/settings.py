@@ -1,0 +1,61 @@
+"""The one settings object: nothing else in the project reads os.environ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot import PROJECT_ROOT
+
+
+class Settings(BaseSettings):
+    """Configuration from the environment; names follow PRODUCT.md so operators find them."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str | None = Field(default=None, validation_alias="TELEGRAM_API_BASE_URL")
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
+    )
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///coachbot.db", validation_alias="DATABASE_URL"
+    )
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = Field(
+        default=(), validation_alias=AliasChoices("COACHBOT_ADMIN_IDS", "admin_ids")
+    )
+    min_group: int = Field(default=5, ge=2, validation_alias="COACHBOT_MIN_GROUP")
+    timezone: str = Field(default="Europe/Amsterdam", validation_alias="COACHBOT_TIMEZONE")
+    dialogues_dir: Path = Field(
+        default=PROJECT_ROOT / "dialogues", validation_alias="COACHBOT_DIALOGUES_DIR"
+    )
+    knowledge_dir: Path = Field(
+        default=PROJECT_ROOT / "knowledge", validation_alias="COACHBOT_KNOWLEDGE_DIR"
+    )
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """Accept the comma-separated form operators write in an environment file."""
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        if isinstance(value, int):
+            return (value,)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """Fail at start-up rather than at the first nudge."""
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; tests pass overrides instead of touching os.environ."""
+    return Settings(**overrides)  # type: ignore[arg-type]
