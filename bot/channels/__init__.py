@@ -1,0 +1,1 @@
+"""Channels carry the coach to people: Telegram, the terminal. They know no SQL."""

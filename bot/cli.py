@@ -1,0 +1,181 @@
+"""`coachbot`: run the bot, chat in the terminal, validate content, maintain the organisation.
+
+Errors an operator can fix (a missing token, broken content, an unreachable database) end with
+one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot import PROJECT_ROOT
+from bot.content.catalog import ContentError, check_content
+from bot.logs import configure_logging
+from bot.settings import Settings, load_settings
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coachbot", description="Social Business Coach")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="the Telegram bot (long polling)")
+    run.add_argument("--log-level", default="INFO")
+
+    chat = sub.add_parser("chat", help="the coach in the terminal, no Telegram needed")
+    chat.add_argument("--user", default=None, help="who you are (default: your login name)")
+    chat.add_argument("--lang", choices=("nl", "en"), default=None)
+
+    validate = sub.add_parser("validate", help="check every dialogue and knowledge file")
+    validate.add_argument("--seeds", type=Path, default=None, help="seed folder, to check citations exist")
+
+    departments = sub.add_parser("departments", help="list and maintain the organisation's departments")
+    dep_sub = departments.add_subparsers(dest="action")
+    dep_sub.add_parser("list")
+    add = dep_sub.add_parser("add")
+    add.add_argument("names", nargs="+")
+    rename = dep_sub.add_parser("rename")
+    rename.add_argument("old")
+    rename.add_argument("new")
+    remove = dep_sub.add_parser("remove")
+    remove.add_argument("name")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="action", required=True)
+    db_sub.add_parser("upgrade", help="apply the database migrations")
+    return parser
+
+
+def _fail(message: str, code: int = EXIT_FAILURE) -> int:
+    print(f"coachbot: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+        return _fail(f"invalid configuration: {where}: {first.get('msg')}", EXIT_USAGE)
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    configure_logging(
+        getattr(logging, str(getattr(args, "log_level", "WARNING")).upper(), logging.WARNING), [token]
+    )
+    try:
+        return _dispatch(args, settings)
+    except ContentError as error:
+        print(str(error), file=sys.stderr)
+        return _fail(f"{len(error.problems)} content problem(s); run `coachbot validate`")
+    except KeyboardInterrupt:
+        return 130
+    except OSError as error:
+        return _fail(f"{error.strerror or error}")
+    except Exception as error:  # the last guard: one line for the operator, details in the log
+        logging.getLogger("bot.cli").debug("command.failed", exc_info=True)
+        return _fail(f"{type(error).__name__}: {_one_line(error)}")
+
+
+def _one_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else ""
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "validate":
+        return _validate(settings, args.seeds)
+    if args.command == "chat":
+        return asyncio.run(_chat(settings, args.user, args.lang))
+    if args.command == "departments":
+        return asyncio.run(_departments(settings, args))
+    if args.command == "db":
+        return asyncio.run(_db_upgrade(settings))
+    if args.command == "run":
+        from bot.channels.telegram.runner import run_polling
+
+        return run_polling(settings)
+    return _fail(f"unknown command {args.command}", EXIT_USAGE)
+
+
+def _validate(settings: Settings, seeds: Path | None) -> int:
+    default_seeds = PROJECT_ROOT.parent / "shared" / "seeds"
+    seeds = seeds or (default_seeds if default_seeds.is_dir() else None)
+    catalog, problems = check_content(settings.dialogues_dir, settings.knowledge_dir, seeds)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if catalog is None:
+        return _fail(f"{len(problems)} problem(s) found")
+    print(
+        f"ok: {len(catalog.dialogues)} dialogues, {len(catalog.knowledge.items)} knowledge items, "
+        f"{len(catalog.renderer.template_ids('nl'))} templates per language"
+    )
+    return 0
+
+
+async def _chat(settings: Settings, user: str | None, lang: str | None) -> int:
+    from bot.channels.terminal import CHANNEL, TerminalChat
+    from bot.conversation import Visitor
+    from bot.services import open_services
+
+    services = await open_services(settings)
+    try:
+        visitor = Visitor(CHANNEL, (user or getpass.getuser())[:64], lang)
+        return await TerminalChat(services.coach, visitor, sys.stdin, sys.stdout).run()
+    finally:
+        await services.close()
+
+
+async def _departments(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.storage.database import Database
+
+    database = Database(settings.database_url)
+    try:
+        await database.ensure_schema()
+        async with database.transaction() as repo:
+            try:
+                if args.action == "add":
+                    for name in args.names:
+                        department = await repo.add_department(name)
+                        print(f"added: {department.name}")
+                elif args.action == "rename":
+                    found = await repo.department_by_name(args.old)
+                    if found is None:
+                        return _fail(f"no department called {args.old!r}")
+                    renamed = await repo.rename_department(found.id, args.new)
+                    print(f"renamed: {found.name} -> {renamed.name}")
+                elif args.action == "remove":
+                    found = await repo.department_by_name(args.name)
+                    if found is None:
+                        return _fail(f"no department called {args.name!r}")
+                    await repo.remove_department(found.id)
+                    print(f"removed: {found.name}")
+            except ValueError as error:
+                return _fail(str(error))
+            for department in await repo.departments():
+                print(department.name)
+        return 0
+    finally:
+        await database.dispose()
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    from bot.storage.database import Database
+
+    database = Database(settings.database_url)
+    try:
+        await database.upgrade()
+        print("database is up to date")
+        return 0
+    finally:
+        await database.dispose()

@@ -1,0 +1,443 @@
+"""The coach: one inbound event for one person in, an Outcome out, state written first.
+
+Every turn runs in one transaction: the person's row is locked, the engine moves their position,
+answers and any assessment are written, and only after the commit does the channel reply. A
+concurrent writer (StaleVersion) makes the whole turn run again on fresh state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.coaching.advice import advice_context, change_between
+from bot.coaching.assessment import PHASE_MODELS, all_steps, assess
+from bot.content.catalog import Catalog
+from bot.content.dates import short_date
+from bot.conversation import (
+    Button,
+    Command,
+    Edit,
+    Inbound,
+    Message,
+    Outcome,
+    Start,
+    Tap,
+    Text,
+    Visitor,
+)
+from bot.domain import Assessment, Person, Position, Standing
+from bot.engine.choice_token import ChoiceToken
+from bot.engine.engine import DynamicOptions, idle_position
+from bot.engine.events import DONE, MAX_TEXT, Begin, Choose, Notice, OptionView, Prompt, Say, TurnResult
+from bot.engine.spec import END, LANGUAGES
+from bot.ports import CoachRepository, CoachStore, StaleVersion
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ONBOARDING = "onboarding"
+CHECK = "phase_check"
+_ACTION = "a|"
+_RETRIES = 3
+_SELECTED, _UNSELECTED = "✅ ", "▫️ "
+
+
+def _action(name: str, value: str) -> str:
+    return f"{_ACTION}{name}|{value}"
+
+
+class Coach:
+    """Runs turns for anyone; holds only shared, read-only things between turns."""
+
+    def __init__(self, store: CoachStore, catalog: Catalog, settings: Settings) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.settings = settings
+        self._steps = all_steps(catalog.dialogues)
+
+    # -- entry point ----------------------------------------------------------------------------
+
+    async def handle(self, visitor: Visitor, inbound: Inbound) -> Outcome:
+        """Run one event to completion; retried on a concurrent write to the same person."""
+        for attempt in range(_RETRIES):
+            try:
+                async with self.store.transaction() as repo:
+                    return await self._handle(repo, visitor, inbound)
+            except StaleVersion:
+                log.info("turn.retry", extra={"attempt": attempt + 1})
+        lang = _lang_hint(visitor.language_hint)
+        return Outcome(messages=(self._msg(lang, "coach/busy"),), language=lang)
+
+    async def _handle(self, repo: CoachRepository, visitor: Visitor, inbound: Inbound) -> Outcome:
+        person = await repo.person_for_update(visitor.channel, visitor.external_id, create=True)
+        assert person is not None  # create=True always returns a person
+        lang = person.language or _lang_hint(visitor.language_hint)
+        position = await repo.position(person.id) or idle_position(person.id)
+        if isinstance(inbound, Start):
+            return await self._start(repo, person, position, lang, inbound)
+        if isinstance(inbound, Command):
+            return await self._command(repo, person, position, lang, inbound)
+        if isinstance(inbound, Tap):
+            return await self._tap(repo, person, position, lang, inbound)
+        return await self._text(repo, person, position, lang, inbound)
+
+    # -- commands -------------------------------------------------------------------------------
+
+    async def _start(
+        self, repo: CoachRepository, person: Person, position: Position, lang: str, start: Start
+    ) -> Outcome:
+        if start.payload:
+            # Deep-link payloads are reserved for invite codes (champions); none is valid yet.
+            log.info("start.payload_ignored")
+        if not person.consent:
+            return await self._begin(repo, person, position, lang, ONBOARDING)
+        prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo, lang))
+        intro = self._msg(lang, "coach/welcome_back", in_check=prompt is not None)
+        if prompt is None:
+            return Outcome(messages=(intro,), language=lang)
+        return Outcome(messages=(intro, self._prompt_message(lang, position, prompt)), language=lang)
+
+    async def _command(
+        self, repo: CoachRepository, person: Person, position: Position, lang: str, command: Command
+    ) -> Outcome:
+        name = command.name
+        if name == "help":
+            is_admin = person.role == "admin"
+            return Outcome(messages=(self._msg(lang, "coach/help", is_admin=is_admin),), language=lang)
+        if name == "privacy":
+            return Outcome(messages=(self._msg(lang, "coach/privacy"),), language=lang)
+        if name == "language":
+            buttons = tuple(
+                (
+                    Button(
+                        self.catalog.dialogues[ONBOARDING].step("language").option(code).label[code],
+                        _action("lang", code),
+                    ),
+                )
+                for code in LANGUAGES
+            )
+            return Outcome(
+                messages=(self._msg(lang, "coach/language_choose", buttons=buttons),), language=lang
+            )
+        if name == "forget":
+            buttons = (
+                (Button(self._text_of(lang, "coach/button_forget_yes"), _action("forget", "yes")),),
+                (Button(self._text_of(lang, "coach/button_forget_no"), _action("forget", "no")),),
+            )
+            return Outcome(
+                messages=(self._msg(lang, "coach/forget_confirm", buttons=buttons),), language=lang
+            )
+        if name == "mydata":
+            return Outcome(messages=(await self._mydata(repo, person, lang),), language=lang)
+        if not person.consent:
+            return Outcome(messages=(self._msg(lang, "coach/needs_consent"),), language=lang)
+        if name == "check":
+            return await self._begin(repo, person, position, lang, CHECK)
+        if name == "advice":
+            return Outcome(messages=(await self._advice(repo, person, lang),), language=lang)
+        if name == "cancel":
+            if self.catalog.engine.current_step(position) is None:
+                return Outcome(messages=(self._msg(lang, "coach/nothing_to_cancel"),), language=lang)
+            await repo.save_position(replace(position, state=END))
+            return Outcome(messages=(self._msg(lang, "coach/cancelled"),), language=lang, changed=True)
+        return Outcome(messages=(self._msg(lang, "coach/unknown_command"),), language=lang)
+
+    async def _begin(
+        self, repo: CoachRepository, person: Person, position: Position, lang: str, dialogue: str
+    ) -> Outcome:
+        dynamic = await self._dynamic(repo, lang)
+        result = self.catalog.engine.turn(position, Begin(dialogue), facts=_facts(person), dynamic=dynamic)
+        return await self._commit(repo, person, lang, result, dynamic)
+
+    # -- taps and text --------------------------------------------------------------------------
+
+    async def _tap(
+        self, repo: CoachRepository, person: Person, position: Position, lang: str, tap: Tap
+    ) -> Outcome:
+        if tap.data.startswith(_ACTION):
+            return await self._action_tap(repo, person, position, lang, tap.data)
+        token = ChoiceToken.decode(tap.data)
+        if token is None:
+            log.info("tap.malformed")
+            return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
+        dynamic = await self._dynamic(repo, lang)
+        before = self.catalog.engine.current_step(position)
+        result = self.catalog.engine.turn(
+            position, Choose(token.version, token.step, token.option), facts=_facts(person), dynamic=dynamic
+        )
+        if result.problem is not None:
+            notice = "coach/pick_one" if result.problem == "pick_one" else "coach/stale"
+            return Outcome(notice=self._text_of(lang, notice), language=lang)
+        outcome = await self._commit(repo, person, lang, result, dynamic)
+        new_lang = outcome.language
+        assert before is not None  # a choice was accepted, so there was a step
+        if result.toggled:
+            prompt = result.replies[0]
+            assert isinstance(prompt, Prompt)
+            edit = Edit(None, self._buttons(new_lang, outcome_version(result), prompt))
+            return replace(outcome, messages=(), edit=edit)
+        labels = [self._option_label(before.id, key, new_lang, dynamic) for key in result.chosen]
+        question = self._render_step(new_lang, position, before.template)
+        edit_text = self.catalog.renderer.render(
+            new_lang, "coach/answered", question=_Markup(question), choice=", ".join(labels)
+        )
+        return replace(outcome, edit=Edit(edit_text))
+
+    async def _action_tap(
+        self, repo: CoachRepository, person: Person, position: Position, lang: str, data: str
+    ) -> Outcome:
+        parts = data.split("|")
+        if len(parts) != 3:
+            return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
+        _, name, value = parts
+        if name == "forget" and value == "yes":
+            await repo.forget_person(person.id)
+            text = self._text_of(lang, "coach/forgotten")
+            return Outcome(edit=Edit(text), language=lang, forgotten=True, changed=True)
+        if name == "forget" and value == "no":
+            return Outcome(edit=Edit(self._text_of(lang, "coach/forget_kept")), language=lang)
+        if name == "lang" and value in LANGUAGES:
+            person.language = value
+            await repo.save_person(person)
+            text = self._text_of(value, "coach/language_set")
+            messages: tuple[Message, ...] = ()
+            prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo, value))
+            if prompt is not None:
+                messages = (self._prompt_message(value, position, prompt),)
+            return Outcome(messages=messages, edit=Edit(text), language=value, changed=True)
+        return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
+
+    async def _text(
+        self, repo: CoachRepository, person: Person, position: Position, lang: str, text: Text
+    ) -> Outcome:
+        dynamic = await self._dynamic(repo, lang)
+        result = self.catalog.engine.turn(position, Say(text.text), facts=_facts(person), dynamic=dynamic)
+        if result.problem == "idle":
+            key = "coach/idle_hint" if person.consent else "coach/needs_consent"
+            return Outcome(messages=(self._msg(lang, key),), language=lang)
+        if result.problem in ("empty_text", "text_too_long"):
+            key = f"coach/{result.problem}"
+            return Outcome(messages=(self._msg(lang, key, limit=MAX_TEXT),), language=lang)
+        if result.problem is not None:
+            prompt = self.catalog.engine.prompt_for(position, dynamic)
+            hint = self._text_of(lang, "coach/tap_expected")
+            if prompt is None:
+                return Outcome(messages=(Message(hint),), language=lang)
+            question = self._prompt_message(lang, position, prompt)
+            return Outcome(messages=(replace(question, text=f"{hint}\n\n{question.text}"),), language=lang)
+        return await self._commit(repo, person, lang, result, dynamic)
+
+    # -- writing a turn -------------------------------------------------------------------------
+
+    async def _commit(
+        self, repo: CoachRepository, person: Person, lang: str, result: TurnResult, dynamic: DynamicOptions
+    ) -> Outcome:
+        """Write the turn (profile, position, answers, assessment), then render the replies."""
+        profile = result.position.values.get("profile", {})
+        if profile.get("consent") == "no":
+            # Declining means nothing is kept, not even the onboarding answers given so far.
+            lang = profile.get("language", lang)
+            await repo.forget_person(person.id)
+            notices = [r for r in result.replies if isinstance(r, Notice)]
+            messages = tuple(self._msg(lang, n.template) for n in notices)
+            return Outcome(messages=messages, language=lang, forgotten=True, changed=True)
+        _apply_profile(person, profile)
+        lang = person.language or lang
+        await repo.save_person(person)
+        saved = await repo.save_position(result.position)
+        if result.answers:
+            await repo.add_answers(result.answers)
+        messages: list[Message] = []
+        for reply in result.replies:
+            if isinstance(reply, Prompt):
+                messages.append(self._prompt_message(lang, saved, reply, dynamic))
+            else:
+                messages.append(self._msg(lang, reply.template, **self._common(saved, reply.template)))
+        for finished in result.finished:
+            if self.catalog.dialogues[finished].on_finish == "assess":
+                messages.append(await self._assess(repo, person, saved, lang))
+        return Outcome(messages=tuple(messages), language=lang, changed=True)
+
+    async def _assess(self, repo: CoachRepository, person: Person, position: Position, lang: str) -> Message:
+        assessment = assess(
+            person.id,
+            position.run_id,
+            position.values.get("answers", {}),
+            self.catalog.dialogues,
+            self.catalog.phase_ids,
+            department_id=person.department_id,
+            standing=person.standing,
+        )
+        previous = await repo.assessments(person.id, limit=1)
+        stored = await repo.add_assessment(replace(assessment, assessed_at=datetime.now(UTC)))
+        return self._advice_message(lang, stored, previous[0] if previous else None)
+
+    async def _advice(self, repo: CoachRepository, person: Person, lang: str) -> Message:
+        latest = await repo.assessments(person.id, limit=2)
+        if not latest:
+            return self._msg(lang, "coach/no_advice")
+        return self._advice_message(lang, latest[0], latest[1] if len(latest) > 1 else None)
+
+    def _advice_message(self, lang: str, current: Assessment, previous: Assessment | None) -> Message:
+        when = (
+            short_date(previous.assessed_at, lang, self.settings.timezone)
+            if previous and previous.assessed_at
+            else ""
+        )
+        change = change_between(self.catalog.knowledge, previous, current, lang, when)
+        context = advice_context(self.catalog.knowledge, self.catalog.dialogues, current, lang, change)
+        return self._msg(lang, "coach/advice", **context)
+
+    async def _mydata(self, repo: CoachRepository, person: Person, lang: str) -> Message:
+        data = await repo.personal_data(person.id)
+        zone = self.settings.timezone
+        answers = [
+            {
+                "when": short_date(a.answered_at, lang, zone) if a.answered_at else "",
+                "topic": self._topic(a.question, lang),
+                "value": a.text
+                if a.text is not None
+                else self._option_label(a.question, a.option or "", lang, {}, department=data.department),
+            }
+            for a in data.answers
+        ]
+        assessments = [
+            {
+                "when": short_date(a.assessed_at, lang, zone) if a.assessed_at else "",
+                "phases": " / ".join(
+                    self.catalog.knowledge.phase(m, p).text("name", lang)
+                    for m, p in zip(PHASE_MODELS, (a.phase_presence_model, a.phase_pilot_model), strict=True)
+                ),
+                "fears": ", ".join(
+                    self.catalog.knowledge.get(f"fears.{f}").text("title", lang) for f in a.fears
+                ),
+                "causes": ", ".join(
+                    self.catalog.knowledge.get(f"causes.{c}").text("title", lang) for c in a.causes
+                ),
+            }
+            for a in data.assessments
+        ]
+        standing = self._option_label("standing", person.standing, lang, {}) if person.standing else "–"
+        return self._msg(
+            lang,
+            "coach/mydata",
+            language={"nl": "Nederlands", "en": "English"}.get(person.language or "", "–"),
+            standing=standing,
+            department=data.department or "–",
+            consent="✅" if person.consent else "–",
+            answers=answers,
+            assessments=assessments,
+        )
+
+    # -- rendering helpers ----------------------------------------------------------------------
+
+    async def _dynamic(self, repo: CoachRepository, lang: str) -> DynamicOptions:
+        departments = await repo.departments()
+        return {"departments": [OptionView(f"d{d.id}", {"nl": d.name, "en": d.name}) for d in departments]}
+
+    def _common(self, position: Position, template: str) -> dict[str, Any]:
+        """Variables every question template may use."""
+        dialogue = self.catalog.dialogues.get(position.dialogue)
+        asked = [s.id for s in dialogue.steps.values() if s.kind != "info"] if dialogue else []
+        index = asked.index(position.state) + 1 if position.state in asked else 0
+        return {
+            "progress": f"{index}/{len(asked)}" if index else "",
+            "min_group": self.settings.min_group,
+            "has_departments": True,
+        }
+
+    def _render_step(self, lang: str, position: Position, template: str, **extra: Any) -> str:
+        context = self._common(position, template)
+        context.update(extra)
+        return self.catalog.renderer.render(lang, template, **context)
+
+    def _prompt_message(
+        self, lang: str, position: Position, prompt: Prompt, dynamic: DynamicOptions | None = None
+    ) -> Message:
+        has_departments = any(o.key.startswith("d") and o.key[1:].isdigit() for o in prompt.options)
+        text = self._render_step(lang, position, prompt.template, has_departments=has_departments)
+        return Message(text, self._buttons(lang, position.version, prompt))
+
+    def _buttons(self, lang: str, version: int, prompt: Prompt) -> tuple[tuple[Button, ...], ...]:
+        rows: list[tuple[Button, ...]] = []
+        for option in prompt.options:
+            label = option.label.get(lang) or next(iter(option.label.values()))
+            if prompt.kind == "multi":
+                label = (_SELECTED if option.selected else _UNSELECTED) + label
+            rows.append((Button(label, ChoiceToken(version, prompt.step, option.key).encode()),))
+        if prompt.kind == "multi":
+            done = self._text_of(lang, "coach/button_done")
+            rows.append((Button(done, ChoiceToken(version, prompt.step, DONE).encode()),))
+        return tuple(rows)
+
+    def _topic(self, step_id: str, lang: str) -> str:
+        step = self._steps.get(step_id)
+        return step.topic.get(lang, step_id) if step else step_id
+
+    def _option_label(
+        self, step_id: str, key: str, lang: str, dynamic: DynamicOptions, department: str | None = None
+    ) -> str:
+        step = self._steps.get(step_id)
+        option = step.option(key) if step else None
+        if option is not None:
+            return option.label[lang]
+        for view in dynamic.get("departments", ()):
+            if view.key == key:
+                return view.label[lang]
+        if step is not None and step.options_from == "departments" and department:
+            return department
+        return key
+
+    def _text_of(self, lang: str, template: str) -> str:
+        return self.catalog.renderer.render(lang, template)
+
+    def _msg(
+        self, lang: str, template: str, buttons: Sequence[tuple[Button, ...]] = (), **context: Any
+    ) -> Message:
+        context.setdefault("min_group", self.settings.min_group)
+        return Message(self.catalog.renderer.render(lang, template, **context), tuple(buttons))
+
+
+class _Markup(str):
+    """Already-rendered HTML that must not be escaped a second time."""
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+def outcome_version(result: TurnResult) -> int:
+    """The version the stored position has after this turn (save_position adds one)."""
+    return result.position.version + 1
+
+
+def _lang_hint(hint: str | None) -> str:
+    """Telegram's language_code is a hint for the very first message, before a choice is made."""
+    return "nl" if (hint or "").lower().startswith("nl") else "en"
+
+
+def _facts(person: Person) -> dict[str, object]:
+    return {
+        "language": person.language,
+        "standing": person.standing,
+        "consent": "yes" if person.consent else "no",
+        "role": person.role,
+    }
+
+
+def _apply_profile(person: Person, profile: dict[str, Any]) -> None:
+    """Copy what onboarding stored into the person's own fields."""
+    if profile.get("language") in LANGUAGES:
+        person.language = profile["language"]
+    if "consent" in profile:
+        person.consent = profile["consent"] == "yes"
+    if profile.get("standing") in {s.value for s in Standing}:
+        person.standing = Standing(profile["standing"])
+    department = profile.get("department")
+    if isinstance(department, str) and department.startswith("d") and department[1:].isdigit():
+        person.department_id = int(department[1:])
+    elif department == "none":
+        person.department_id = None

@@ -1,0 +1,1 @@
+"""Coaching content as data: the knowledge files and the reply templates."""

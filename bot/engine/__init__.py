@@ -1,0 +1,1 @@
+"""The dialogue engine: pure Python, knows dialogues, not Telegram and not SQL."""
