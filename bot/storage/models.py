@@ -1,0 +1,205 @@
+"""The relational schema; the single source Alembic migrations are generated from and checked against.
+
+Rows never leave bot.storage: the repository maps them to the plain dataclasses of bot.domain.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+#: Fear ids in the order they are reported back; each has a boolean column `fear_<id>` so reports can
+#: GROUP BY them without parsing JSON.
+FEAR_IDS: tuple[str, ...] = ("unwanted_messages", "time_loss", "security", "role_loss")
+#: Cause ids, stored like FEAR_IDS as `cause_<id>` columns.
+CAUSE_IDS: tuple[str, ...] = ("middle_managers", "silo", "culture", "fear")
+
+#: Deterministic constraint names, so a migration written today can drop or alter a constraint later
+#: on every backend (SQLite batch mode in particular needs the names).
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+DEPARTMENT_NAME_MAX = 64
+
+
+def utcnow() -> datetime:
+    """One clock for every default, so tests can reason about ordering."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on every backend.
+
+    SQLite has no time zone type and SQLAlchemy drops tzinfo when it writes the text form, so values
+    are normalised to UTC before storage (keeping text order equal to time order) and tagged UTC again
+    when read. Naive values are refused: their meaning depends on the machine's clock setting.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware (UTC) datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Shares one MetaData carrying the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class DepartmentRow(Base):
+    """The organisation's own department list; reports aggregate by its ids."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(DEPARTMENT_NAME_MAX), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PersonRow(Base):
+    """One person on one channel; (channel, external_id) is how an incoming update finds them."""
+
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(2))
+    role: Mapped[str] = mapped_column(String(16), default="employee", server_default="employee")
+    standing: Mapped[str | None] = mapped_column(String(24))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
+    consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PositionRow(Base):
+    """Where a person stands in their current dialogue; `version` is the optimistic lock."""
+
+    __tablename__ = "dialogue_positions"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    dialogue: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(48))
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    run_id: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnswerRow(Base):
+    """Append-only answer log: rows are inserted and deleted (forget), never updated."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(Integer)
+    dialogue: Mapped[str] = mapped_column(String(32))
+    question: Mapped[str] = mapped_column(String(48))
+    option: Mapped[str | None] = mapped_column(String(48))
+    text: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AssessmentRow(Base):
+    """One completed check; department and standing are copied in so history survives later moves."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (
+        Index("ix_assessments_person_id_assessed_at", "person_id", "assessed_at"),
+        Index("ix_assessments_department_id_assessed_at", "department_id", "assessed_at"),
+        Index("ix_assessments_assessed_at_phase_presence_model", "assessed_at", "phase_presence_model"),
+        Index("ix_assessments_assessed_at_phase_pilot_model", "assessed_at", "phase_pilot_model"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    run_id: Mapped[int] = mapped_column(Integer)
+    assessed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    phase_presence_model: Mapped[str] = mapped_column(String(24))
+    phase_pilot_model: Mapped[str] = mapped_column(String(24))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
+    standing: Mapped[str | None] = mapped_column(String(24))
+    fear_unwanted_messages: Mapped[bool] = mapped_column(Boolean, default=False)
+    fear_time_loss: Mapped[bool] = mapped_column(Boolean, default=False)
+    fear_security: Mapped[bool] = mapped_column(Boolean, default=False)
+    fear_role_loss: Mapped[bool] = mapped_column(Boolean, default=False)
+    cause_middle_managers: Mapped[bool] = mapped_column(Boolean, default=False)
+    cause_silo: Mapped[bool] = mapped_column(Boolean, default=False)
+    cause_culture: Mapped[bool] = mapped_column(Boolean, default=False)
+    cause_fear: Mapped[bool] = mapped_column(Boolean, default=False)
+    lens: Mapped[str | None] = mapped_column(String(32))
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ProcessedUpdateRow(Base):
+    """Telegram update ids already handled, so a redelivered update is ignored; pruned by age."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+def _table(row: type[Base]) -> Table:
+    """Declarative classes type `__table__` loosely; the repository wants Core Tables."""
+    table = row.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+departments_table = _table(DepartmentRow)
+people_table = _table(PersonRow)
+positions_table = _table(PositionRow)
+answers_table = _table(AnswerRow)
+assessments_table = _table(AssessmentRow)
+processed_updates_table = _table(ProcessedUpdateRow)
+
+#: Every table holding a person's data, children first, for forget_person.
+PERSON_TABLES: tuple[Table, ...] = (answers_table, assessments_table, positions_table)
