@@ -29,7 +29,7 @@ from bot.conversation import (
     Text,
     Visitor,
 )
-from bot.domain import Assessment, Person, Position, Standing
+from bot.domain import Assessment, Person, Position, Role, Standing
 from bot.engine.choice_token import ChoiceToken
 from bot.engine.engine import DynamicOptions, idle_position
 from bot.engine.events import DONE, MAX_TEXT, Begin, Choose, Notice, OptionView, Prompt, Say, TurnResult
@@ -61,16 +61,50 @@ class Coach:
 
     # -- entry point ----------------------------------------------------------------------------
 
-    async def handle(self, visitor: Visitor, inbound: Inbound) -> Outcome:
-        """Run one event to completion; retried on a concurrent write to the same person."""
+    async def handle(self, visitor: Visitor, inbound: Inbound, *, update_id: int | None = None) -> Outcome:
+        """Run one event to completion; retried on a concurrent write to the same person.
+
+        With an `update_id`, the claim of that id commits with the turn's effects: a redelivered
+        update is a no-op, and a turn that failed leaves the id unclaimed for the retry.
+        """
         for attempt in range(_RETRIES):
             try:
                 async with self.store.transaction() as repo:
+                    if update_id is not None and not await repo.claim_update(update_id):
+                        return Outcome(duplicate=True)
                     return await self._handle(repo, visitor, inbound)
             except StaleVersion:
                 log.info("turn.retry", extra={"attempt": attempt + 1})
         lang = _lang_hint(visitor.language_hint)
         return Outcome(messages=(self._msg(lang, "coach/busy"),), language=lang)
+
+    async def say(self, visitor: Visitor, template: str) -> Outcome:
+        """A fixed reply (e.g. to a sticker) in the person's language; creates no one."""
+        async with self.store.transaction() as repo:
+            person = await repo.person_for_update(visitor.channel, visitor.external_id, create=False)
+        lang = (person.language if person else None) or _lang_hint(visitor.language_hint)
+        return Outcome(messages=(self._msg(lang, template),), language=lang)
+
+    async def set_reachable(self, visitor: Visitor, reachable: bool) -> None:
+        """Blocked (or unblocked) the bot: nudges must stop (or may resume)."""
+        async with self.store.transaction() as repo:
+            person = await repo.person_for_update(visitor.channel, visitor.external_id, create=False)
+            if person is not None and person.reachable != reachable:
+                person.reachable = reachable
+                await repo.save_person(person)
+
+    async def is_admin(self, visitor: Visitor) -> bool:
+        """Admins come from COACHBOT_ADMIN_IDS (Telegram ids) or were given the role later."""
+        listed = visitor.channel == "telegram" and visitor.external_id.isdigit()
+        if listed and int(visitor.external_id) in self.settings.admin_ids:
+            return True
+        async with self.store.transaction(read_only=True) as repo:
+            person = await repo.person_for_update(visitor.channel, visitor.external_id, create=False)
+        return person is not None and person.role == Role.ADMIN
+
+    def language_for(self, hint: str | None) -> str:
+        """The language to use for someone the coach has not looked up."""
+        return _lang_hint(hint)
 
     async def _handle(self, repo: CoachRepository, visitor: Visitor, inbound: Inbound) -> Outcome:
         person = await repo.person_for_update(visitor.channel, visitor.external_id, create=True)
@@ -106,7 +140,7 @@ class Coach:
     ) -> Outcome:
         name = command.name
         if name == "help":
-            is_admin = person.role == "admin"
+            is_admin = person.role == Role.ADMIN or (visitor_is_listed_admin(person, self.settings.admin_ids))
             return Outcome(messages=(self._msg(lang, "coach/help", is_admin=is_admin),), language=lang)
         if name == "privacy":
             return Outcome(messages=(self._msg(lang, "coach/privacy"),), language=lang)
@@ -412,6 +446,13 @@ class _Markup(str):
 def outcome_version(result: TurnResult) -> int:
     """The version the stored position has after this turn (save_position adds one)."""
     return result.position.version + 1
+
+
+def visitor_is_listed_admin(person: Person, admin_ids: tuple[int, ...]) -> bool:
+    """Whether a Telegram person is an admin by configuration."""
+    return (
+        person.channel == "telegram" and person.external_id.isdigit() and int(person.external_id) in admin_ids
+    )
 
 
 def _lang_hint(hint: str | None) -> str:

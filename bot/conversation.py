@@ -80,3 +80,4 @@ class Outcome:
     language: str = "en"
     forgotten: bool = False
     changed: bool = False
+    duplicate: bool = False

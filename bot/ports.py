@@ -58,5 +58,5 @@ class CoachRepository(Protocol):
 class CoachStore(Protocol):
     """Hands out one transaction (a unit of work) at a time."""
 
-    def transaction(self) -> AbstractAsyncContextManager[CoachRepository]:
-        """Commits on normal exit, rolls back on an exception."""
+    def transaction(self, *, read_only: bool = False) -> AbstractAsyncContextManager[CoachRepository]:
+        """Commits on normal exit, rolls back on an exception; read_only takes no write lock."""

@@ -121,3 +121,9 @@ async def postgres_database(postgres_url: str) -> AsyncIterator[Database]:
     database = await _emptied_postgres(postgres_url)
     yield database
     await database.dispose()
+
+
+@pytest.fixture
+def clean_database_url(database: Database, database_url: str) -> str:
+    """The URL of an empty, migrated database, for code under test that opens its own engine."""
+    return database_url

@@ -1,0 +1,105 @@
+"""The application factory: every handler, the rate limiter, and the services' lifecycle.
+
+Long-lived services are opened in post_init and closed in post_shutdown, so the bot, the tests
+and any runner build exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import BotCommand
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.channels.telegram import handlers
+from bot.services import open_services
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TOKEN_FORMAT = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+#: Languages with their own command menu; the first is also the default for everyone else.
+MENU_LANGUAGES = ("en", "nl")
+
+
+class ConfigurationError(Exception):
+    """Something the operator must fix before the bot can start."""
+
+
+def bot_token(settings: Settings) -> str:
+    """The token, checked for shape so a typo fails at once with a clear line."""
+    if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
+        raise ConfigurationError("TELEGRAM_BOT_TOKEN is not set; create a bot with @BotFather first")
+    token = settings.telegram_bot_token.get_secret_value().strip()
+    if not TOKEN_FORMAT.match(token):
+        raise ConfigurationError("TELEGRAM_BOT_TOKEN is malformed; it looks like 123456789:AAE…")
+    return token
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    settings: Settings = application.bot_data["settings"]
+    services = await open_services(settings)
+    application.bot_data[handlers.SERVICES] = services
+    await set_command_menus(application)
+
+
+async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    services = application.bot_data.pop(handlers.SERVICES, None)
+    if services is not None:
+        await services.close()
+
+
+async def set_command_menus(application: Application) -> None:  # type: ignore[type-arg]
+    """One menu per language via setMyCommands; English is the default."""
+    services = application.bot_data[handlers.SERVICES]
+    for lang in MENU_LANGUAGES:
+        lines = services.catalog.renderer.render(lang, "coach/menu").splitlines()
+        commands = [
+            BotCommand(*(part.strip() for part in line.split(" - ", 1))) for line in lines if " - " in line
+        ]
+        language_code = None if lang == MENU_LANGUAGES[0] else lang
+        await application.bot.set_my_commands(commands, language_code=language_code)
+
+
+def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    """The Telegram application with every handler registered; nothing is opened yet."""
+    builder = (
+        Application.builder()
+        .token(bot_token(settings))
+        # Paces under Telegram's flood limits; a 429 is retried once after its retry_after.
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.telegram_api_base_url:
+        base = settings.telegram_api_base_url.rstrip("/")
+        builder = builder.base_url(base if base.endswith("/bot") else f"{base}/bot")
+        builder = builder.base_file_url(base.removesuffix("/bot") + "/file/bot")
+    application = builder.build()
+    application.bot_data["settings"] = settings
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
+    """The routing table, in priority order."""
+    private = filters.ChatType.PRIVATE
+    application.add_handler(ChatMemberHandler(handlers.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(CallbackQueryHandler(handlers.on_tap))
+    application.add_handler(
+        MessageHandler(filters.UpdateType.EDITED | filters.UpdateType.CHANNEL_POSTS, handlers.on_ignored)
+    )
+    application.add_handler(MessageHandler(private & filters.COMMAND, handlers.on_command))
+    application.add_handler(MessageHandler(private & filters.TEXT, handlers.on_text))
+    application.add_handler(MessageHandler(private, handlers.on_unsupported))
+    application.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, handlers.on_group))
+    application.add_handler(MessageHandler(filters.ChatType.GROUPS, handlers.on_ignored))
+    application.add_error_handler(handlers.on_error)

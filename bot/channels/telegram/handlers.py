@@ -1,0 +1,171 @@
+"""Handlers: each turns one kind of update into a coach event and the outcome into Bot API calls.
+
+They know Telegram and the coach, nothing of SQL. Private chats only: the coach is personal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from telegram import Update
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType
+from telegram.ext import ContextTypes
+
+from bot.channels.telegram.delivery import answer_query, edit_pressed, send_messages
+from bot.coach import Coach
+from bot.conversation import Command, Inbound, Outcome, Start, Tap, Text, Visitor
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+SERVICES = "services"
+#: A reply slower than this gets a "typing…" indicator first.
+TYPING_AFTER = 0.6
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    """The long-lived services post_init put in bot_data."""
+    services: Services = context.bot_data[SERVICES]
+    return services
+
+
+def _coach(context: ContextTypes.DEFAULT_TYPE) -> Coach:
+    return services_of(context).coach
+
+
+def visitor_of(update: Update) -> Visitor | None:
+    """The person behind an update; None for updates without a user (channel posts)."""
+    user = update.effective_user
+    if user is None:
+        return None
+    return Visitor(CHANNEL, str(user.id), user.language_code)
+
+
+@contextlib.asynccontextmanager
+async def _typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> AsyncIterator[None]:
+    """Shows "typing…" only if the reply takes longer than a moment: no request on fast turns."""
+
+    async def later() -> None:
+        await asyncio.sleep(TYPING_AFTER)
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+    task = asyncio.create_task(later())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, inbound: Inbound) -> None:
+    visitor = visitor_of(update)
+    chat = update.effective_chat
+    if visitor is None or chat is None:
+        return
+    async with _typing(context, chat.id):
+        outcome = await _coach(context).handle(visitor, inbound, update_id=update.update_id)
+    if outcome.duplicate:
+        log.info("update.duplicate", extra={"update_id": update.update_id})
+        return
+    await send_messages(context.bot, chat.id, outcome)
+
+
+def _command_of(text: str) -> Inbound:
+    word, _, argument = text[1:].partition(" ")
+    name = word.split("@")[0].lower()
+    argument = argument.strip()
+    return Start(argument or None) if name == "start" else Command(name, argument)
+
+
+async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A slash command in a private chat: /start, /check, … and unknown ones alike."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    await _run(update, context, _command_of(message.text))
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Typed text in a private chat: an answer to a text question, or a hint to use the buttons."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    await _run(update, context, Text(message.text))
+
+
+async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button press: answered always, the question edited in place, the next one sent."""
+    query = update.callback_query
+    visitor = visitor_of(update)
+    if query is None or visitor is None:
+        return
+    outcome = Outcome()
+    try:
+        chat_id = query.message.chat.id if query.message else int(visitor.external_id)
+        async with _typing(context, chat_id):
+            outcome = await _coach(context).handle(visitor, Tap(query.data or ""), update_id=update.update_id)
+    finally:
+        await answer_query(query, outcome.notice)
+    if outcome.duplicate:
+        return
+    await edit_pressed(query, outcome)
+    await send_messages(context.bot, chat_id, outcome)
+
+
+async def on_unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice, locations, documents…: one short reply saying what works."""
+    await _reply_fixed(update, context, "coach/unsupported")
+
+
+async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command in a group: point to a private chat. Other group chatter is ignored on purpose."""
+    await _reply_fixed(update, context, "coach/private_only")
+
+
+async def _reply_fixed(update: Update, context: ContextTypes.DEFAULT_TYPE, template: str) -> None:
+    visitor = visitor_of(update)
+    chat = update.effective_chat
+    if visitor is None or chat is None:
+        return
+    outcome = await _coach(context).say(visitor, template)
+    await send_messages(context.bot, chat.id, outcome)
+
+
+async def on_ignored(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Edits and channel posts: replying would be noise, so nothing is sent, on purpose."""
+    log.info("update.ignored", extra={"update_id": update.update_id})
+
+
+async def on_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The person blocked (or unblocked) the bot in their private chat."""
+    member = update.my_chat_member
+    visitor = visitor_of(update)
+    if member is None or visitor is None or member.chat.type != ChatType.PRIVATE:
+        return
+    status = member.new_chat_member.status
+    reachable = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+    await _coach(context).set_reachable(visitor, reachable)
+    log.info("person.reachable", extra={"reachable": reachable})
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log with the update id (no personal text), apologise to the person, keep serving others."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("handler.failed", extra={"update_id": update_id}, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.effective_chat.type != ChatType.PRIVATE:
+        return
+    if update.callback_query is not None:
+        with contextlib.suppress(Exception):
+            await update.callback_query.answer()
+    with contextlib.suppress(Exception):
+        coach = _coach(context)
+        lang = coach.language_for(update.effective_user.language_code if update.effective_user else None)
+        text = coach.catalog.renderer.render(lang, "coach/error")
+        await context.bot.send_message(update.effective_chat.id, text)

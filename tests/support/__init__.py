@@ -1,0 +1,1 @@
+"""Test support: a local Telegram Bot API double and an HTML checker."""
