@@ -33,8 +33,12 @@ async def _state(app, user_id: int = USER):
 async def _onboard(user, lang: str = "en") -> None:
     await user.send("/start")
     await user.reply()
-    for label in ("English" if lang == "en" else "Nederlands", "Agreed, let's go" if lang == "en" else "Akkoord",
-                  "Employee" if lang == "en" else "Medewerker", "Skip this" if lang == "en" else "Sla ik over"):
+    for label in (
+        "English" if lang == "en" else "Nederlands",
+        "Agreed, let's go" if lang == "en" else "Akkoord",
+        "Employee" if lang == "en" else "Medewerker",
+        "Skip this" if lang == "en" else "Sla ik over",
+    ):
         await user.tap(label)
         await user.reply()
 
@@ -69,7 +73,9 @@ async def test_stale_press_is_answered_and_changes_nothing(bot):
     assert api.rejected == []
 
 
-@pytest.mark.parametrize("data", ["garbage", "c1|who_uses", "a|forget", "c|x|y", "a|lang|xx", "c12|who_uses|nope"])
+@pytest.mark.parametrize(
+    "data", ["garbage", "c1|who_uses", "a|forget", "c|x|y", "a|lang|xx", "c12|who_uses|nope"]
+)
 async def test_forged_callback_data_is_refused(bot, data):
     api, app = bot
     user = api.user(user_id=USER, language_code="en")
@@ -216,7 +222,9 @@ async def test_command_menus_per_language(bot):
     menus = {lang: [c["command"] for c in commands] for (_scope, lang), commands in api.commands.items()}
     assert set(menus) >= {"", "nl"}
     assert menus[""] == menus["nl"]
-    assert {"start", "check", "advice", "language", "privacy", "mydata", "forget", "cancel", "help"} <= set(menus[""])
+    assert {"start", "check", "advice", "language", "privacy", "mydata", "forget", "cancel", "help"} <= set(
+        menus[""]
+    )
 
 
 async def test_language_switch_mid_check_keeps_position(bot):
@@ -241,8 +249,13 @@ async def test_twenty_people_interleaved_keep_their_own_answers(bot):
         await person.send("/start")
     await api.settle()
     script = ["English", "Agreed, let's go", "Employee", "Skip this"]
-    choices = ["Hardly anyone yet", "A few enthusiasts", "Mainly one department", "Dozens of colleagues",
-               "Almost everyone"]
+    choices = [
+        "Hardly anyone yet",
+        "A few enthusiasts",
+        "Mainly one department",
+        "Dozens of colleagues",
+        "Almost everyone",
+    ]
     for label in script:
         for person in people:
             await person.tap(label)
@@ -284,12 +297,16 @@ async def test_forget_leaves_no_row_and_mydata_shows_only_own(bot):
 
     database = services(app).database
     async with database.engine.connect() as connection:
-        rows = (await connection.execute(sql("SELECT id FROM people WHERE external_id = :e"),
-                                         {"e": str(USER)})).all()
+        rows = (
+            await connection.execute(sql("SELECT id FROM people WHERE external_id = :e"), {"e": str(USER)})
+        ).all()
         assert rows == []
         for table in ("dialogue_positions", "answers", "assessments"):
-            orphans = (await connection.execute(
-                sql(f"SELECT count(*) FROM {table} WHERE person_id NOT IN (SELECT id FROM people)"))).scalar()
+            orphans = (
+                await connection.execute(
+                    sql(f"SELECT count(*) FROM {table} WHERE person_id NOT IN (SELECT id FROM people)")
+                )
+            ).scalar()
             assert orphans == 0, table
     assert await _state(app, USER + 7) is not None
 

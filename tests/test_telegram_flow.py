@@ -8,13 +8,26 @@ from tests.support.bot_api_double import BotApiDouble
 from tests.support.harness import running_bot, services
 
 PHASE_TAPS_NL = [
-    "Een paar enthousiastelingen", "Een enkeling", "Eén afdeling heeft de regie", "We experimenteren nog",
-    "We gaan echt het gesprek aan", "Ja, tijdens kantooruren", "Af en toe", "Binnen sommige teams", "Soms",
+    "Een paar enthousiastelingen",
+    "Een enkeling",
+    "Eén afdeling heeft de regie",
+    "We experimenteren nog",
+    "We gaan echt het gesprek aan",
+    "Ja, tijdens kantooruren",
+    "Af en toe",
+    "Binnen sommige teams",
+    "Soms",
 ]
 PHASE_TAPS_EN = [
-    "Almost everyone", "Yes, actively and visibly", "Part of the company strategy", "Yes, and we keep improving it",
-    "They help shape what we do", "Yes, fast, whenever customers are online", "Yes, as a habit",
-    "Yes, across departments", "Every day",
+    "Almost everyone",
+    "Yes, actively and visibly",
+    "Part of the company strategy",
+    "Yes, and we keep improving it",
+    "They help shape what we do",
+    "Yes, fast, whenever customers are online",
+    "Yes, as a habit",
+    "Yes, across departments",
+    "Every day",
 ]
 
 
@@ -24,17 +37,62 @@ async def _tap(user, label: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("lang", "language_button", "agree", "standing", "skip", "phase_taps", "fear", "cause", "done", "skip_text",
-     "advice_marker"),
+    (
+        "lang",
+        "language_button",
+        "agree",
+        "standing",
+        "skip",
+        "phase_taps",
+        "fear",
+        "cause",
+        "done",
+        "skip_text",
+        "advice_marker",
+    ),
     [
-        ("nl", "Nederlands", "Akkoord, we gaan", "Teamleider of middenmanager", "Sla ik over", PHASE_TAPS_NL,
-         "Te veel tijdverlies", "Managers houden het tegen", "Klaar", "Overslaan", "Volgende stap"),
-        ("en", "English", "Agreed, let's go", "Board or top management", "Skip this", PHASE_TAPS_EN,
-         "Network security", "Our culture", "Done", "Skip", "Next step"),
+        (
+            "nl",
+            "Nederlands",
+            "Akkoord, we gaan",
+            "Teamleider of middenmanager",
+            "Sla ik over",
+            PHASE_TAPS_NL,
+            "Te veel tijdverlies",
+            "Managers houden het tegen",
+            "Klaar",
+            "Overslaan",
+            "Volgende stap",
+        ),
+        (
+            "en",
+            "English",
+            "Agreed, let's go",
+            "Board or top management",
+            "Skip this",
+            PHASE_TAPS_EN,
+            "Network security",
+            "Our culture",
+            "Done",
+            "Skip",
+            "Next step",
+        ),
     ],
 )
-async def test_full_check_by_taps(clean_database_url, lang, language_button, agree, standing, skip, phase_taps, fear,
-                                  cause, done, skip_text, advice_marker):
+async def test_full_check_by_taps(
+    clean_database_url,
+    lang,
+    language_button,
+    agree,
+    standing,
+    skip,
+    phase_taps,
+    fear,
+    cause,
+    done,
+    skip_text,
+    advice_marker,
+):
     async with BotApiDouble() as api, running_bot(api, clean_database_url) as app:
         user = api.user(user_id=4242, first_name="Anna", language_code=lang)
         await user.send("/start")
