@@ -66,3 +66,30 @@ def configure_logging(level: int = logging.INFO, secrets: list[str] | None = Non
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+_redacted: set[str] = set()
+
+
+def redact_everywhere(secret: str) -> None:
+    """Masks `secret` in every log record from now on, whatever handler or level is configured.
+
+    Works at record creation, so a test's capture handler or an operator's own logging setup
+    (httpx at INFO logs each request URL, which holds the token) never sees it either.
+    """
+    if not secret or secret in _redacted:
+        return
+    _redacted.add(secret)
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is the caller's bug; leave the record as is
+            return record
+        if secret in message:
+            record.msg, record.args = message.replace(secret, "***"), None
+        return record
+
+    logging.setLogRecordFactory(factory)

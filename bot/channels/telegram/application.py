@@ -20,6 +20,7 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram import handlers
+from bot.logs import redact_everywhere
 from bot.services import open_services
 from bot.settings import Settings
 
@@ -71,9 +72,11 @@ async def set_command_menus(application: Application) -> None:  # type: ignore[t
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
     """The Telegram application with every handler registered; nothing is opened yet."""
+    token = bot_token(settings)
+    redact_everywhere(token)
     builder = (
         Application.builder()
-        .token(bot_token(settings))
+        .token(token)
         # Paces under Telegram's flood limits; a 429 is retried once after its retry_after.
         .rate_limiter(AIORateLimiter(max_retries=2))
         .post_init(_post_init)
