@@ -174,7 +174,7 @@ class AssessmentRow(Base):
     cause_silo: Mapped[bool] = mapped_column(Boolean, default=False)
     cause_culture: Mapped[bool] = mapped_column(Boolean, default=False)
     cause_fear: Mapped[bool] = mapped_column(Boolean, default=False)
-    lens: Mapped[str | None] = mapped_column(String(32))
+    lens: Mapped[str | None] = mapped_column(String(64))
     scores: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 

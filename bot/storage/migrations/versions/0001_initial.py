@@ -99,7 +99,7 @@ def upgrade() -> None:
         sa.Column("cause_silo", sa.Boolean(), nullable=False),
         sa.Column("cause_culture", sa.Boolean(), nullable=False),
         sa.Column("cause_fear", sa.Boolean(), nullable=False),
-        sa.Column("lens", sa.String(length=32), nullable=True),
+        sa.Column("lens", sa.String(length=64), nullable=True),
         sa.Column("scores", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["department_id"],
