@@ -107,8 +107,13 @@ class Coach:
         return _lang_hint(hint)
 
     async def _handle(self, repo: CoachRepository, visitor: Visitor, inbound: Inbound) -> Outcome:
-        person = await repo.person_for_update(visitor.channel, visitor.external_id, create=True)
-        assert person is not None  # create=True always returns a person
+        # Only /start creates a person: after declining (or /forget) a stray message or an old
+        # button must not bring a row back.
+        person = await repo.person_for_update(
+            visitor.channel, visitor.external_id, create=isinstance(inbound, Start)
+        )
+        if person is None:
+            return self._stranger(visitor, inbound)
         lang = person.language or _lang_hint(visitor.language_hint)
         position = await repo.position(person.id) or idle_position(person.id)
         if isinstance(inbound, Start):
@@ -118,6 +123,18 @@ class Coach:
         if isinstance(inbound, Tap):
             return await self._tap(repo, person, position, lang, inbound)
         return await self._text(repo, person, position, lang, inbound)
+
+    def _stranger(self, visitor: Visitor, inbound: Inbound) -> Outcome:
+        """Someone the coach keeps nothing about: answer without storing anything."""
+        lang = _lang_hint(visitor.language_hint)
+        if isinstance(inbound, Tap):
+            return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
+        if isinstance(inbound, Command) and inbound.name in ("help", "privacy"):
+            template = "coach/help" if inbound.name == "help" else "coach/privacy"
+            return Outcome(messages=(self._msg(lang, template, is_admin=False),), language=lang)
+        if isinstance(inbound, Command) and inbound.name in ("mydata", "forget"):
+            return Outcome(messages=(self._msg(lang, "coach/nothing_stored"),), language=lang)
+        return Outcome(messages=(self._msg(lang, "coach/needs_consent"),), language=lang)
 
     # -- commands -------------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ from typing import TextIO
 
 from bot.coach import Coach
 from bot.conversation import Button, Command, Inbound, Message, Outcome, Start, Tap, Text, Visitor
+from bot.engine.choice_token import ChoiceToken
+from bot.engine.events import DONE
 
 _TAG = re.compile(r"<[^>]+>")
 _NUMBERS = re.compile(r"^\s*\d+(\s*[, ]\s*\d+)*\s*$")
@@ -64,11 +66,19 @@ class TerminalChat:
                     )
                 )
                 return []
+            if len(numbers) > 1 and not self._multi_select():
+                self._say(self.coach.catalog.renderer.render(self.language, "terminal/one_number"))
+                return []
             return list(numbers)
         if not stripped and self.buttons:
             self._say(self.coach.catalog.renderer.render(self.language, "terminal/hint"))
             return []
         return [Text(line)]
+
+    def _multi_select(self) -> bool:
+        """Several numbers on one line only make sense where several answers can be ticked."""
+        token = ChoiceToken.decode(self.buttons[-1].data) if self.buttons else None
+        return token is not None and token.option == DONE
 
     async def _send(self, inbound: Inbound) -> None:
         outcome = await self.coach.handle(self.visitor, inbound)

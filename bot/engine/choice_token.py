@@ -34,7 +34,7 @@ class ChoiceToken:
         if not data.startswith(_PREFIX) or len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
             return None
         parts = data[len(_PREFIX) :].split(_SEPARATOR)
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[1] or not parts[2]:
+        if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()) or not parts[1] or not parts[2]:
             return None
         return cls(int(parts[0]), parts[1], parts[2])
 

@@ -1,0 +1,318 @@
+"""`coachbot chat`: the terminal channel over the real services, on SQLite and on PostgreSQL.
+
+A chat is a TerminalChat on StringIO: the input's end is Ctrl-D. Stopping mid-check and starting
+again must continue at the same question with the earlier answers kept; bad lines get a clear
+reply and change nothing that was stored.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from bot import PROJECT_ROOT
+from bot.channels.terminal import CHANNEL, TerminalChat
+from bot.content.catalog import Catalog, load_catalog
+from bot.conversation import Visitor
+from bot.engine.events import MAX_TEXT
+from bot.services import Services, open_services
+from bot.settings import load_settings
+from bot.storage.database import Database
+
+#: English, agreed, employee, skip the department: lands on the first question of the check.
+ONBOARD_EN = "2\n1\n1\n1\n"
+#: Nine answers to the check (all "1": the first option), then no fears, no causes.
+CHECK_ALL_FIRST = "1\n" * 9
+NO_FEARS_NO_CAUSES = "5\n6\n5\n6\n"
+BYE_EN = "Goodbye! Your answers are saved"
+BYE_NL = "Tot ziens! Je antwoorden zijn bewaard"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge")
+
+
+def url_of(database: Database) -> str:
+    return database.url.render_as_string(hide_password=False)
+
+
+@pytest_asyncio.fixture
+async def services(database: Database, catalog: Catalog) -> AsyncIterator[Services]:
+    opened = await open_services(load_settings(database_url=url_of(database)), catalog=catalog)
+    yield opened
+    await opened.close()
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the database holds about one terminal user."""
+
+    answers: tuple[tuple[str, str | None, str | None, int], ...]
+    position: Any
+    consent: bool
+
+
+async def stored(services: Services, user: str) -> Stored:
+    async with services.database.transaction() as repo:
+        person = await repo.person_for_update(CHANNEL, user, create=False)
+        assert person is not None
+        data = await repo.personal_data(person.id)
+        position = await repo.position(person.id)
+    answers = tuple((a.question, a.option, a.text, a.run_id) for a in data.answers)
+    return Stored(answers, position, person.consent)
+
+
+async def chat(services: Services, reader: io.StringIO | str, user: str = "ana", lang: str | None = "en"):
+    """One `coachbot chat` session until the input ends; (exit code, everything printed)."""
+    stream = io.StringIO(reader) if isinstance(reader, str) else reader
+    out = io.StringIO()
+    code = await TerminalChat(services.coach, Visitor(CHANNEL, user, lang), stream, out).run()
+    return code, out.getvalue()
+
+
+# -- stopping and starting again ------------------------------------------------------------------
+
+
+async def test_stopping_mid_check_and_starting_again_continues_at_the_same_question(
+    database: Database,
+) -> None:
+    settings = load_settings(database_url=url_of(database))
+    first = await open_services(settings)
+    try:
+        # Dutch, agreed, employee, skip department; then three answers of the check; then Ctrl-D.
+        code, out = await chat(first, "1\n1\n1\n1\n1\n2\n3\n", user="piet", lang=None)
+    finally:
+        await first.close()
+    assert code == 0
+    assert "3/9" in out
+    assert "4/9" in out
+    assert out.rstrip().endswith("start opnieuw om verder te gaan.")
+    assert BYE_NL in out
+
+    second = await open_services(settings)  # a new process: new services on the same database
+    try:
+        code, out = await chat(second, "", user="piet", lang=None)
+        assert code == 0
+        assert "Welkom terug! We waren hier gebleven:" in out
+        assert "4/9\nHebben jullie social-mediabeleid en delen jullie best practices?" in out
+        assert "  3. Ja, beleid en gedeelde tips" in out
+        assert "1/9" not in out
+        assert "3/9" not in out
+        kept = await stored(second, "piet")
+        check = [(q, o) for q, o, _, run in kept.answers if run == kept.position.run_id]
+        assert check == [("who_uses", "nobody"), ("top_uses", "some"), ("where_sits", "coordinated")]
+        assert [q for q, *_ in kept.answers[:4]] == ["language", "privacy", "standing", "department"]
+        assert (kept.position.dialogue, kept.position.state) == ("phase_check", "policy")
+        assert kept.position.values["answers"] == {
+            "who_uses": "nobody",
+            "top_uses": "some",
+            "where_sits": "coordinated",
+        }
+
+        # And carrying on from there answers question 4, not question 1.
+        code, out = await chat(second, "3\n", user="piet", lang=None)
+        assert code == 0
+        assert "5/9" in out
+        after = await stored(second, "piet")
+        assert after.answers[: len(kept.answers)] == kept.answers
+        assert after.answers[len(kept.answers) :] == (("policy", "shared", None, kept.position.run_id),)
+    finally:
+        await second.close()
+
+
+async def test_a_full_conversation_ends_with_advice(services: Services) -> None:
+    code, out = await chat(services, ONBOARD_EN + CHECK_ALL_FIRST + "2 4\n6\n1 3\n6\nnothing more\n")
+    assert code == 0
+    assert "From presence to social business: Presence (1/4)" in out
+    assert "From pilot to full integration: Pilot (1/4)" in out
+    assert "Your worries, turned into opportunities" in out
+    assert "What holds it back, and what helps" in out
+    assert out.rstrip().endswith("start again to carry on.")
+    kept = await stored(services, "ana")
+    assert ("fears", "time_loss", None) in [a[:3] for a in kept.answers]
+    assert ("fears", "role_loss", None) in [a[:3] for a in kept.answers]
+    assert kept.answers[-1][:3] == ("anything_else", None, "nothing more")
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+TAP_EXPECTED = "Please tap one of the buttons below."
+OUT_OF_RANGE_5 = "Pick a number from 1 to 5."
+HINT = "Type the number of your answer, or a command such as /help."
+
+
+@pytest.mark.parametrize(
+    ("line", "reply"),
+    [
+        ("", HINT),
+        ("    ", HINT),
+        ("0", OUT_OF_RANGE_5),
+        ("6", OUT_OF_RANGE_5),
+        ("1,6", OUT_OF_RANGE_5),
+        ("99999999999999999999999", OUT_OF_RANGE_5),
+        ("x" * 10_000, TAP_EXPECTED),
+        ("\x1b[2J\x07\x00\x08", TAP_EXPECTED),
+        ("\x04", TAP_EXPECTED),
+        ("-1", TAP_EXPECTED),
+        ("/nonsense", "I don't know that command."),
+        ("/", "I don't know that command."),
+    ],
+    ids=[
+        "empty",
+        "blanks",
+        "zero",
+        "above-range",
+        "one-in-range-one-not",
+        "huge-number",
+        "ten-thousand-chars",
+        "control-chars",
+        "ctrl-d-char",
+        "negative",
+        "unknown-command",
+        "bare-slash",
+    ],
+)
+async def test_bad_input_at_a_choice_gets_a_reply_and_changes_nothing(
+    services: Services, line: str, reply: str
+) -> None:
+    await chat(services, ONBOARD_EN)
+    before = await stored(services, "ana")
+    assert before.position.state == "who_uses"
+
+    code, out = await chat(services, line + "\n")
+    assert code == 0
+    assert reply in out
+    assert out.rstrip().endswith("start again to carry on.")
+    assert await stored(services, "ana") == before
+
+    # Nothing was lost either: the next good answer is taken as usual.
+    code, out = await chat(services, "5\n")
+    assert "2/9" in out
+    final = await stored(services, "ana")
+    assert final.answers[:-1] == before.answers
+    assert final.answers[-1][:2] == ("who_uses", "everyone")
+
+
+async def test_a_typed_label_counts_as_a_tap(services: Services) -> None:
+    await chat(services, ONBOARD_EN)
+    code, out = await chat(services, "almost everyone\n")
+    assert code == 0
+    assert "2/9" in out
+    assert (await stored(services, "ana")).answers[-1][:2] == ("who_uses", "everyone")
+
+
+async def test_bad_input_on_a_multi_select_toggles_nothing(services: Services) -> None:
+    await chat(services, ONBOARD_EN + CHECK_ALL_FIRST)
+    before = await stored(services, "ana")
+    assert before.position.state == "fears"
+    code, out = await chat(services, "2,9\n\n6\nTime\n")
+    assert code == 0
+    assert "Pick a number from 1 to 6." in out
+    assert "Tap at least one answer first." in out  # Done (6) with nothing ticked
+    assert TAP_EXPECTED in out
+    assert "✅" not in out
+    after = await stored(services, "ana")
+    assert after.answers == before.answers
+    assert after.position.values.get("selected", {}).get("fears", []) == []
+
+    code, out = await chat(services, "2 4\n6\n")
+    assert "2/3" in out
+    answers = (await stored(services, "ana")).answers
+    assert [a[:2] for a in answers[len(before.answers) :]] == [("fears", "time_loss"), ("fears", "role_loss")]
+
+
+@pytest.mark.parametrize(
+    ("line", "reply"),
+    [
+        ("x" * 10_000, f"That's too long for me: keep it under {MAX_TEXT} characters."),
+        ("x" * (MAX_TEXT + 1), f"That's too long for me: keep it under {MAX_TEXT} characters."),
+        ("\x00\x1b\x07", "I didn't see any text."),
+        ("", HINT),
+    ],
+    ids=["ten-thousand-chars", "one-over-the-limit", "only-control-chars", "empty"],
+)
+async def test_bad_input_at_the_text_question(services: Services, line: str, reply: str) -> None:
+    await chat(services, ONBOARD_EN + CHECK_ALL_FIRST + NO_FEARS_NO_CAUSES)
+    before = await stored(services, "ana")
+    assert before.position.state == "anything_else"
+    code, out = await chat(services, line + "\n")
+    assert code == 0
+    assert reply in out
+    assert await stored(services, "ana") == before
+
+    code, out = await chat(services, "fine\x1b[31m now\x07\n")
+    assert "Since your last check" not in out
+    assert "Pilot (1/4)" in out
+    (text,) = [a[2] for a in (await stored(services, "ana")).answers if a[0] == "anything_else"]
+    assert text is not None
+    assert text.startswith("fine")
+    assert text.endswith("now")
+    assert not any(ord(ch) < 32 for ch in text)
+
+
+async def test_ctrl_d_right_away_is_a_clean_exit(services: Services) -> None:
+    code, out = await chat(services, "")
+    assert code == 0
+    assert "Which language would you like?" in out
+    assert BYE_EN in out
+
+
+class InterruptedReader(io.StringIO):
+    """Ctrl-C: the read raises KeyboardInterrupt once the typed lines are used up."""
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        line = super().readline(size if size is not None else -1)
+        if line == "":
+            raise KeyboardInterrupt
+        return line
+
+
+async def test_ctrl_c_is_a_clean_exit_and_keeps_the_answers(services: Services) -> None:
+    code, out = await chat(services, InterruptedReader(ONBOARD_EN + "5\n4\n"))
+    assert code == 0
+    assert out.rstrip().endswith("start again to carry on.")
+    kept = await stored(services, "ana")
+    assert [a[:2] for a in kept.answers[-2:]] == [("who_uses", "everyone"), ("top_uses", "unknown")]
+    assert kept.position.state == "where_sits"
+
+    code, out = await chat(services, InterruptedReader(""))
+    assert code == 0
+    assert "3/9" in out
+
+
+async def test_declining_in_the_terminal_stores_nothing(services: Services) -> None:
+    code, out = await chat(services, "2\n2\n")
+    assert code == 0
+    assert "I won't keep anything about you" in out
+    async with services.database.transaction() as repo:
+        assert await repo.person_for_update(CHANNEL, "ana", create=False) is None
+
+
+async def test_numbers_without_buttons_are_plain_text(services: Services) -> None:
+    code, out = await chat(services, "2\n2\n7\n")  # declined: there is nothing to pick any more
+    assert code == 0
+    assert "Let's get acquainted first: send /start." in out
+
+
+async def test_a_stray_message_after_declining_creates_no_one(services: Services) -> None:
+    code, out = await chat(services, "2\n2\nhi there\n/mydata\n")
+    assert code == 0
+    assert "Let's get acquainted first: send /start." in out
+    assert "I haven't stored anything about you" in out
+    async with services.database.transaction() as repo:
+        assert await repo.person_for_update(CHANNEL, "ana", create=False) is None
+
+
+async def test_several_numbers_at_a_single_choice_answer_nothing(services: Services) -> None:
+    await chat(services, ONBOARD_EN)
+    before = await stored(services, "ana")
+    code, out = await chat(services, "2 3\n")
+    assert code == 0
+    assert "Pick one number" in out
+    assert await stored(services, "ana") == before
