@@ -29,8 +29,21 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coachbot", description="Social Business Coach")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="the Telegram bot (long polling)")
+    run = sub.add_parser("run", help="the Telegram bot (long polling, or --webhook workers)")
     run.add_argument("--log-level", default="INFO")
+    run.add_argument("--webhook", action="store_true", help="serve a webhook instead of polling")
+    run.add_argument("--listen", default="127.0.0.1", help="address the webhook worker listens on")
+    run.add_argument("--port", type=int, default=8443)
+    run.add_argument("--url-path", default="telegram", help="path Telegram posts updates to")
+    run.add_argument("--secret-token", default=None, help="or TELEGRAM_WEBHOOK_SECRET")
+
+    webhook = sub.add_parser("webhook", help="register or remove the webhook with Telegram, once")
+    webhook_sub = webhook.add_subparsers(dest="action", required=True)
+    webhook_set = webhook_sub.add_parser("set")
+    webhook_set.add_argument("url")
+    webhook_set.add_argument("--secret-token", default=None, help="or TELEGRAM_WEBHOOK_SECRET")
+    webhook_set.add_argument("--max-connections", type=int, default=40)
+    webhook_sub.add_parser("delete")
 
     chat = sub.add_parser("chat", help="the coach in the terminal, no Telegram needed")
     chat.add_argument("--user", default=None, help="who you are (default: your login name)")
@@ -102,10 +115,34 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
     if args.command == "run":
-        from bot.channels.telegram.runner import run_polling
+        from bot.channels.telegram.runner import run_polling, run_webhook
 
+        if args.webhook:
+            return run_webhook(settings, args.listen, args.port, args.url_path, args.secret_token)
         return run_polling(settings)
+    if args.command == "webhook":
+        return _webhook(settings, args)
     return _fail(f"unknown command {args.command}", EXIT_USAGE)
+
+
+def _webhook(settings: Settings, args: argparse.Namespace) -> int:
+    from telegram.error import TelegramError
+
+    from bot.channels.telegram.application import ConfigurationError
+    from bot.channels.telegram.runner import webhook_secret
+    from bot.channels.telegram.webhook_admin import delete_webhook, set_webhook
+
+    try:
+        if args.action == "set":
+            secret = webhook_secret(settings, args.secret_token)
+            print(asyncio.run(set_webhook(settings, args.url, secret, args.max_connections)))
+        else:
+            print(asyncio.run(delete_webhook(settings)))
+    except ConfigurationError as error:
+        return _fail(str(error), EXIT_USAGE)
+    except TelegramError as error:
+        return _fail(f"Telegram refused: {error.message}")
+    return 0
 
 
 def _validate(settings: Settings, seeds: Path | None) -> int:

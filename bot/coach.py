@@ -7,6 +7,7 @@ concurrent writer (StaleVersion) makes the whole turn run again on fresh state.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -34,7 +35,7 @@ from bot.engine.choice_token import ChoiceToken
 from bot.engine.engine import DynamicOptions, idle_position
 from bot.engine.events import DONE, MAX_TEXT, Begin, Choose, Notice, OptionView, Prompt, Say, TurnResult
 from bot.engine.spec import END, LANGUAGES
-from bot.ports import CoachRepository, CoachStore, StaleVersion
+from bot.ports import CoachRepository, CoachStore, StaleVersion, StorageUnavailable
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ ONBOARDING = "onboarding"
 CHECK = "phase_check"
 _ACTION = "a|"
 _RETRIES = 3
+_BACKOFF = (0.05, 0.25, 1.0)
 _SELECTED, _UNSELECTED = "✅ ", "▫️ "
 
 
@@ -74,7 +76,14 @@ class Coach:
                         return Outcome(duplicate=True)
                     return await self._handle(repo, visitor, inbound)
             except StaleVersion:
-                log.info("turn.retry", extra={"attempt": attempt + 1})
+                log.info("turn.retry", extra={"attempt": attempt + 1, "reason": "stale"})
+            except StorageUnavailable:
+                # A locked SQLite file or a blip of the server: wait a little, then try again;
+                # the last failure goes up so the channel can say "one moment" or ask for redelivery.
+                if attempt == _RETRIES - 1:
+                    raise
+                log.info("turn.retry", extra={"attempt": attempt + 1, "reason": "storage"})
+                await asyncio.sleep(_BACKOFF[attempt])
         lang = _lang_hint(visitor.language_hint)
         return Outcome(messages=(self._msg(lang, "coach/busy"),), language=lang)
 

@@ -12,6 +12,10 @@ from typing import Protocol
 from bot.domain import AnswerRecord, Assessment, Department, Person, PersonalData, Position
 
 
+class StorageUnavailable(Exception):
+    """The database could not be reached or was busy; the turn wrote nothing and may be retried."""
+
+
 class StaleVersion(Exception):
     """Another writer moved the person's position first; the caller retries the whole turn."""
 

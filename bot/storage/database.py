@@ -20,12 +20,36 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, event, make_url, select, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from bot.ports import StorageUnavailable
 from bot.storage.repository import SqlCoachRepository
 
 log = logging.getLogger(__name__)
+
+_TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, SQLAlchemyTimeoutError, OSError)
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure of the database connection rather than of the statement: worth a retry later.
+
+    Covers a server that is down or restarting (connection refused or dropped), a pool that timed
+    out, and SQLite's "database is locked"; an integrity error or a bug is not transient.
+    """
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, _TRANSIENT):
+        return True
+    cause = error.__cause__ or error.__context__
+    return cause is not None and cause is not error and isinstance(cause, ConnectionError | OSError)
 
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 
@@ -141,8 +165,13 @@ class Database:
         """
         sessions = self._read_sessions if read_only else self._sessions
         session: AsyncSession
-        async with sessions() as session, session.begin():
-            yield SqlCoachRepository(session)
+        try:
+            async with sessions() as session, session.begin():
+                yield SqlCoachRepository(session)
+        except Exception as error:
+            if is_transient(error):
+                raise StorageUnavailable(type(error).__name__) from error
+            raise
 
     async def ping(self) -> bool:
         """Health check: False rather than an exception, so a probe can report it."""

@@ -723,6 +723,15 @@ class BotApiDouble:
         return entry
 
     # -- updates -------------------------------------------------------------------------
+    def stamp(self, update: Mapping[str, Any]) -> JSON:
+        """An update ready to POST to a webhook: given the next ``update_id``, remembered for
+        :meth:`redeliver`-style checks, but not queued for ``getUpdates``."""
+        payload = {"update_id": self._next_update_id, **copy.deepcopy(dict(update))}
+        self._next_update_id += 1
+        self._remember_user_message(payload)
+        self._all_updates[payload["update_id"]] = payload
+        return payload
+
     async def send_update(self, update: Mapping[str, Any]) -> int:
         """Queue any raw update payload (``update_id`` is assigned unless given); returns it."""
         payload = copy.deepcopy(dict(update))
@@ -1536,17 +1545,25 @@ class ChatClient:
             raise LookupError(f"button {button.get('text')!r} has no callback_data: {button}")
         return await self.tap_data(message.message_id, str(button["callback_data"]))
 
-    async def tap_data(self, message_id: int, data: str) -> int:
-        """Queue a callback query with arbitrary ``data`` on any message (forged or replayed)."""
+    def tap_update(self, label: str) -> JSON:
+        """The callback query a press on ``label`` would send (registered, not queued)."""
+        message, button = self._find_button(label)
+        if "callback_data" not in button:
+            raise LookupError(f"button {button.get('text')!r} has no callback_data: {button}")
+        return self.callback_update(message.message_id, str(button["callback_data"]))
+
+    def callback_update(self, message_id: int, data: str) -> JSON:
+        """A callback query with any ``data`` on any message, registered so the bot may answer
+        it, but not queued: for webhook posts and fuzzing."""
         chat = self._chat
         if message_id in chat.bot_messages:
             message = chat.bot_messages[message_id].to_api()
-        else:  # Telegram sends an InaccessibleMessage (date 0) for messages it cannot show
+        else:
             message = {"message_id": message_id, "date": 0, "chat": self.chat_json}
         query_id = str(7_000_000_000_000_000 + next(self.api._ids))
         self.api._callbacks[query_id] = _Callback(query_id, self.chat_id, self.user_id, data, message_id)
         self.last_callback_id = query_id
-        update = {
+        return {
             "callback_query": {
                 "id": query_id,
                 "from": copy.deepcopy(self.user_json),
@@ -1555,7 +1572,10 @@ class ChatClient:
                 "data": data,
             }
         }
-        return await self.send_update(update)
+
+    async def tap_data(self, message_id: int, data: str) -> int:
+        """Queue a callback query with arbitrary ``data`` on any message (forged or replayed)."""
+        return await self.send_update(self.callback_update(message_id, data))
 
     # -- payload builders (pass the result to send_update) ---------------------------------------
     def text_update(self, text: str) -> JSON:

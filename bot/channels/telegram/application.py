@@ -70,8 +70,11 @@ async def set_command_menus(application: Application) -> None:  # type: ignore[t
         await application.bot.set_my_commands(commands, language_code=language_code)
 
 
-def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
-    """The Telegram application with every handler registered; nothing is opened yet."""
+def build_application(settings: Settings, *, webhook: bool = False) -> Application:  # type: ignore[type-arg]
+    """The Telegram application with every handler registered; nothing is opened yet.
+
+    A webhook worker has no Updater: the web server hands it updates one request at a time.
+    """
     token = bot_token(settings)
     redact_everywhere(token)
     builder = (
@@ -82,12 +85,16 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
+    if webhook:
+        # Updates of different people run at once; one person's are serialised by the row lock.
+        builder = builder.updater(None).concurrent_updates(True)
     if settings.telegram_api_base_url:
         base = settings.telegram_api_base_url.rstrip("/")
         builder = builder.base_url(base if base.endswith("/bot") else f"{base}/bot")
         builder = builder.base_file_url(base.removesuffix("/bot") + "/file/bot")
     application = builder.build()
     application.bot_data["settings"] = settings
+    application.bot_data[handlers.MODE] = handlers.WEBHOOK if webhook else "polling"
     register_handlers(application)
     return application
 

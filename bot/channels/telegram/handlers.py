@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import AsyncIterator
 
@@ -16,13 +17,18 @@ from telegram.ext import ContextTypes
 
 from bot.channels.telegram.delivery import answer_query, edit_pressed, send_messages
 from bot.coach import Coach
-from bot.conversation import Command, Inbound, Outcome, Start, Tap, Text, Visitor
+from bot.conversation import Command, Inbound, Start, Tap, Text, Visitor
+from bot.ports import StorageUnavailable
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 SERVICES = "services"
+MODE = "mode"
+WEBHOOK = "webhook"
+#: Set by the error handler when a webhook turn failed for a reason a redelivery can cure.
+retry_wanted: contextvars.ContextVar[bool] = contextvars.ContextVar("retry_wanted", default=False)
 #: A reply slower than this gets a "typing…" indicator first.
 TYPING_AFTER = 0.6
 
@@ -99,20 +105,25 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A button press: answered always, the question edited in place, the next one sent."""
+    """A button press: answered exactly once, the question edited in place, the next one sent."""
     query = update.callback_query
     visitor = visitor_of(update)
     if query is None or visitor is None:
         return
-    outcome = Outcome()
+    chat_id = query.message.chat.id if query.message else int(visitor.external_id)
     try:
-        chat_id = query.message.chat.id if query.message else int(visitor.external_id)
         async with _typing(context, chat_id):
             outcome = await _coach(context).handle(visitor, Tap(query.data or ""), update_id=update.update_id)
-    finally:
-        await answer_query(query, outcome.notice)
+    except StorageUnavailable:
+        if context.bot_data.get(MODE) != WEBHOOK:
+            await answer_query(query, None)  # polling: this delivery is the only one
+        raise  # webhook: Telegram redelivers, and that delivery answers the press
+    except Exception:
+        await answer_query(query, None)
+        raise
     if outcome.duplicate:
-        return
+        return  # the first delivery answered this press already; Telegram refuses a second answer
+    await answer_query(query, outcome.notice)
     await edit_pressed(query, outcome)
     await send_messages(context.bot, chat_id, outcome)
 
@@ -156,16 +167,22 @@ async def on_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log with the update id (no personal text), apologise to the person, keep serving others."""
     update_id = update.update_id if isinstance(update, Update) else None
-    log.error("handler.failed", extra={"update_id": update_id}, exc_info=context.error)
+    transient = isinstance(context.error, StorageUnavailable)
+    if transient and context.bot_data.get(MODE) == WEBHOOK:
+        # Telegram redelivers on a non-2xx answer: no apology now, the retry will answer.
+        retry_wanted.set(True)
+        log.warning("handler.storage_unavailable", extra={"update_id": update_id})
+        return
+    if transient:
+        log.warning("handler.storage_unavailable", extra={"update_id": update_id})
+    else:
+        log.error("handler.failed", extra={"update_id": update_id}, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     if update.effective_chat.type != ChatType.PRIVATE:
         return
-    if update.callback_query is not None:
-        with contextlib.suppress(Exception):
-            await update.callback_query.answer()
     with contextlib.suppress(Exception):
         coach = _coach(context)
         lang = coach.language_for(update.effective_user.language_code if update.effective_user else None)
-        text = coach.catalog.renderer.render(lang, "coach/error")
+        text = coach.catalog.renderer.render(lang, "coach/busy" if transient else "coach/error")
         await context.bot.send_message(update.effective_chat.id, text)
