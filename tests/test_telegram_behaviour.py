@@ -184,6 +184,10 @@ async def test_group_messages(bot):
     await api.settle()
     group_replies = api.bot_messages(-100500)
     assert len(group_replies) == 1 and "private chat" in group_replies[0].text
+    # Told once: a second command in the same group within the hour gets no repeat.
+    await api.send_update(api.group_message(-100500, user, "/help"))
+    await api.settle()
+    assert len(api.bot_messages(-100500)) == 1
     assert await _state(app) is None  # nobody was created from group traffic
 
 

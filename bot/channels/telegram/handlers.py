@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from telegram import Update
@@ -29,6 +30,9 @@ MODE = "mode"
 WEBHOOK = "webhook"
 #: Set by the error handler when a webhook turn failed for a reason a redelivery can cure.
 retry_wanted: contextvars.ContextVar[bool] = contextvars.ContextVar("retry_wanted", default=False)
+#: How often a group is told that the coach works in private chats only (seconds).
+GROUP_HINT_EVERY = 3600.0
+TOLD_PRIVATE_ONLY = "told_private_only_at"
 #: A reply slower than this gets a "typing…" indicator first.
 TYPING_AFTER = 0.6
 
@@ -134,7 +138,15 @@ async def on_unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A command in a group: point to a private chat. Other group chatter is ignored on purpose."""
+    """A command in a group: point to a private chat, once an hour per group (Telegram allows a
+    bot 20 messages a minute in a group, and repeating the hint is noise). Chatter is ignored."""
+    now = time.monotonic()
+    told = context.chat_data.get(TOLD_PRIVATE_ONLY) if context.chat_data is not None else None
+    if told is not None and now - told < GROUP_HINT_EVERY:
+        log.info("group.hint_skipped", extra={"update_id": update.update_id})
+        return
+    if context.chat_data is not None:
+        context.chat_data[TOLD_PRIVATE_ONLY] = now
     await _reply_fixed(update, context, "coach/private_only")
 
 
