@@ -46,6 +46,17 @@ async def _answers(database: Database) -> dict[str, list[tuple[str, str | None]]
     return found
 
 
+async def _assert_each_has_own_answers(url: str, scripts: dict[int, Script]) -> None:
+    """Every person ends with exactly their own answers, once each, in order."""
+    database = Database(url)
+    try:
+        stored = await _answers(database)
+    finally:
+        await database.dispose()
+    for user_id, script in scripts.items():
+        assert stored.get(str(user_id)) == script.answers, user_id
+
+
 async def _run_people(
     api, urls, scripts: dict[int, Script], *, duplicate_share: float, seed: int, on_round=None
 ) -> None:
@@ -93,13 +104,7 @@ async def test_two_workers_bursts_and_repeats_lose_nothing(pg_url, tmp_path):
         finally:
             for worker in workers:
                 await stop_worker(worker)
-        database = Database(pg_url)
-        try:
-            stored = await _answers(database)
-        finally:
-            await database.dispose()
-        for user_id, script in scripts.items():
-            assert stored.get(str(user_id)) == script.answers, user_id
+        await _assert_each_has_own_answers(pg_url, scripts)
         assert api.rejected == []
         assert all("Next step" in (api.user(user_id=uid).last_text() or "") for uid in scripts)
 
@@ -128,13 +133,7 @@ async def test_a_killed_worker_loses_nothing(pg_url, tmp_path):
             for worker in workers:
                 await stop_worker(worker)
         assert killed.is_set() and workers[0].process.returncode == -signal.SIGKILL
-        database = Database(pg_url)
-        try:
-            stored = await _answers(database)
-        finally:
-            await database.dispose()
-        for user_id, script in scripts.items():
-            assert stored.get(str(user_id)) == script.answers, user_id
+        await _assert_each_has_own_answers(pg_url, scripts)
         assert api.rejected == []
 
 
@@ -188,13 +187,7 @@ async def test_postgres_restart_while_people_answer(pg_url, tmp_path):
         finally:
             await stop_worker(worker)
         assert health_while_down == [503]
-        database = Database(pg_url)
-        try:
-            stored = await _answers(database)
-        finally:
-            await database.dispose()
-        for user_id, script in scripts.items():
-            assert stored.get(str(user_id)) == script.answers, user_id
+        await _assert_each_has_own_answers(pg_url, scripts)
         assert api.rejected == []
 
 
