@@ -348,3 +348,28 @@ async def test_concurrent_taps_of_one_person_are_serialised(bot):
     await api.settle()
     _, answers = await _state(app)
     assert [q for q, _, _ in answers].count("who_uses") == 1
+
+
+async def test_a_slow_reply_shows_typing_first(clean_database_url):
+    """Another transaction holds the person's row (PostgreSQL) or the write lock (SQLite) for a
+    second, so the turn waits: the person sees "typing…" before the answer, and only then."""
+    from sqlalchemy import text as sql
+
+    async with BotApiDouble() as api, running_bot(api, clean_database_url) as app:
+        user = api.user(user_id=USER, language_code="en")
+        await _onboard(user)
+        assert api.calls("sendChatAction") == []  # fast turns send no typing action
+        database = services(app).database
+        async with database.engine.connect() as connection:
+            await connection.begin()  # on SQLite the engine begins with BEGIN IMMEDIATE: the write lock
+            if database.dialect != "sqlite":
+                await connection.execute(
+                    sql("SELECT id FROM people WHERE external_id = :e FOR UPDATE"), {"e": str(USER)}
+                )
+            await user.tap("Almost everyone")
+            await asyncio.sleep(1.0)
+            await connection.rollback()
+        await user.reply()
+        actions = api.calls("sendChatAction")
+        assert len(actions) == 1 and actions[0].params["action"] == "typing"
+        assert "top management" in user.last_text()
