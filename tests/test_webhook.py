@@ -65,7 +65,10 @@ async def _run_people(
     rng = random.Random(seed)
     async with aiohttp.ClientSession() as session:
         round_no = 0
+        # A person re-prompted (/start) after a lost reply repeats a step; more than that is a bug.
+        limit = 3 * max(len(s.steps) for s in scripts.values())
         while any(s.position < len(s.steps) for s in scripts.values()):
+            assert round_no < limit, "people stopped making progress: an answer was lost"
             if on_round is not None:
                 await on_round(round_no)
 

@@ -38,14 +38,24 @@ log = logging.getLogger(__name__)
 _TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, SQLAlchemyTimeoutError, OSError)
 
 
+#: SQLSTATEs worth a retry: connection exceptions (08…), a server shutting down or starting up
+#: (57P01-57P03), too many connections (53300), serialization failure and deadlock (40001, 40P01).
+_TRANSIENT_STATES = frozenset({"57P01", "57P02", "57P03", "53300", "40001", "40P01"})
+
+
 def is_transient(error: BaseException) -> bool:
     """A failure of the database connection rather than of the statement: worth a retry later.
 
-    Covers a server that is down or restarting (connection refused or dropped), a pool that timed
-    out, and SQLite's "database is locked"; an integrity error or a bug is not transient.
+    Covers a server that is down, restarting or full (connection refused, dropped, "starting up",
+    "too many clients"), a pool that timed out, and SQLite's "database is locked"; an integrity
+    error or a bug is not transient.
     """
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        state = str(getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None) or "")
+        if state.startswith("08") or state in _TRANSIENT_STATES:
+            return True
     if isinstance(error, _TRANSIENT):
         return True
     cause = error.__cause__ or error.__context__
