@@ -1,0 +1,216 @@
+"""The report's SQL: GROUP BY over the assessments, one row per month and department, nothing per person.
+
+Which assessment counts
+    A person's standing in a month is their *latest assessment up to the end of that month*
+    ("where the organisation stood at the end of March"); the current month ends now, so its
+    figures are everyone's latest assessment. People who have not re-checked keep counting with
+    their last answer, so each month describes everyone who has ever taken part, the same
+    population as "now", and the trend shows how that population moved.
+
+    Each person counts once per month: one window (LEAD over the person's assessments in time
+    order, ties broken by id) gives the month of their next assessment, so each assessment is in
+    force from its own month until the month of the next one, and an assessment followed by
+    another in the same month is never in force at a month end. Exactly one assessment of each
+    person is in force in any month. The assessments are summed per (month made, month superseded,
+    department), and those few hundred sums are added up per month they are in force: one pass
+    over the table, whatever the number of people.
+
+Department
+    The department copied into the assessment when it was made, so history survives a move; "none"
+    is kept apart (as None) and ends up in "other departments".
+
+The weakest of the six C's
+    Taken from the `lens` column: each assessment stores the gap its answers pointed to most, and
+    the lenses `six_cs.*` name one of the six C's. Counting lenses is a plain GROUP BY in every
+    dialect, whereas the per-gap counts live in the `scores` JSON, which SQLite and PostgreSQL
+    query differently. The weakest C is the one most often the person's lens.
+
+Free text (answers.text) is never read here: the report only touches `assessments`, `people`
+and `departments`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.storage.models import CAUSE_IDS, FEAR_IDS, assessments_table, departments_table, people_table
+
+#: "Active" means a check within this many days.
+ACTIVE_DAYS = 30
+#: Category key for a lens that is not one of the six C's.
+OTHER_LENS = "other"
+
+Department = int | None
+
+
+@dataclass(frozen=True)
+class Categories:
+    """The categories counted per measure; phase ids and six C's come from knowledge/."""
+
+    phases: Mapping[str, Sequence[str]]
+    """Phase model id -> its phase ids in order (e.g. presence_model -> presence, dialogue, ...)."""
+    six_cs: Sequence[str]
+    """Lens ids of the six C's, e.g. six_cs.connections."""
+    fears: Sequence[str] = FEAR_IDS
+    causes: Sequence[str] = CAUSE_IDS
+
+
+@dataclass
+class RawCounts:
+    """What the database says, before any protection: counts per month and department."""
+
+    months: tuple[date, ...]
+    """First day of each month in the window, oldest first; the last one is the current month."""
+    respondents: dict[int, dict[Department, int]] = field(default_factory=dict)
+    """Month index -> department -> people with an assessment up to the end of that month."""
+    counts: dict[int, dict[Department, dict[str, int]]] = field(default_factory=dict)
+    """Month index -> department -> "measure:category" -> people."""
+    active: dict[Department, int] = field(default_factory=dict)
+    """Department (of their latest assessment) -> people whose latest check is within ACTIVE_DAYS."""
+    onboarded: dict[Department, int] = field(default_factory=dict)
+    """Department (their current one) -> people who completed onboarding (gave consent)."""
+    departments: dict[int, str] = field(default_factory=dict)
+
+
+def month_starts(now: datetime, count: int, zone: str) -> list[datetime]:
+    """The first instant of the current month and the `count - 1` before it, in `zone`, as UTC."""
+    tz = ZoneInfo(zone)
+    local = now.astimezone(tz)
+    year, month = local.year, local.month
+    starts: list[datetime] = []
+    for _ in range(count):
+        starts.append(datetime(year, month, 1, tzinfo=tz).astimezone(UTC))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return list(reversed(starts))
+
+
+def _flag(column: ColumnElement[Any]) -> ColumnElement[int]:
+    return case((column, 1), else_=0)
+
+
+def measure_columns(categories: Categories, source: Any) -> list[tuple[str, ColumnElement[int]]]:
+    """("measure:category", SUM(...)) for every counted category of `source` (a selectable)."""
+    columns: list[tuple[str, ColumnElement[int]]] = []
+    for model, phases in categories.phases.items():
+        column = source.c[f"phase_{model}"]
+        columns.extend((f"{model}:{p}", func.sum(_flag(column == p))) for p in phases)
+    columns.extend((f"fear:{f}", func.sum(_flag(source.c[f"fear_{f}"]))) for f in categories.fears)
+    columns.extend((f"cause:{c}", func.sum(_flag(source.c[f"cause_{c}"]))) for c in categories.causes)
+    columns.extend((f"lens:{lens}", func.sum(_flag(source.c.lens == lens))) for lens in categories.six_cs)
+    return columns
+
+
+async def collect(
+    connection: AsyncConnection,
+    categories: Categories,
+    *,
+    now: datetime,
+    months: int,
+    zone: str,
+) -> RawCounts:
+    """Every count the report needs, in three GROUP BY queries on one connection."""
+    starts = month_starts(now, months, zone)
+    raw = RawCounts(months=tuple(s.astimezone(ZoneInfo(zone)).date() for s in starts))
+    a = assessments_table
+    month_index = case(
+        *((a.c.assessed_at < start, index) for index, start in enumerate(starts)), else_=len(starts)
+    )
+    picked = [
+        a.c.person_id,
+        a.c.id,
+        a.c.assessed_at,
+        a.c.department_id,
+        a.c.lens,
+        *(a.c[f"phase_{model}"] for model in categories.phases),
+        *(a.c[f"fear_{f}"] for f in categories.fears),
+        *(a.c[f"cause_{c}"] for c in categories.causes),
+    ]
+    base = select(*picked, month_index.label("mi")).where(a.c.assessed_at <= now).subquery("base")
+    # One window over each person's assessments in time order: the month of the next one. An
+    # assessment followed by another in the same month is never anyone's standing at a month end.
+    following = func.lead(base.c.mi).over(
+        partition_by=base.c.person_id, order_by=(base.c.assessed_at, base.c.id)
+    )
+    rec = select(base, following.label("next_mi")).subquery("rec")
+    month_list = union_all(*(select(literal(i, Integer).label("m")) for i in range(1, len(starts) + 1)))
+    month_rows = (
+        month_list.subquery("months")
+        if len(starts) > 1
+        else select(literal(1, Integer).label("m")).subquery("months")
+    )
+    # Records are first summed per (month made, month superseded, department): a few hundred rows
+    # at most, whatever the number of people. Each person has exactly one record in force in any
+    # month, so adding those sums over the months each record is in force counts every person once.
+    columns = measure_columns(categories, rec)
+    cutoff = now - timedelta(days=ACTIVE_DAYS)
+    spans = (
+        select(
+            rec.c.mi,
+            rec.c.next_mi,
+            rec.c.department_id,
+            func.count(distinct(rec.c.person_id)).label("n"),
+            func.sum(_flag(rec.c.assessed_at >= cutoff)).label("active"),
+            *(expression.label(f"c{i}") for i, (_, expression) in enumerate(columns)),
+        )
+        .where(or_(rec.c.next_mi.is_(None), rec.c.next_mi > rec.c.mi))
+        .group_by(rec.c.mi, rec.c.next_mi, rec.c.department_id)
+        .subquery("spans")
+    )
+    query = (
+        select(
+            month_rows.c.m,
+            spans.c.department_id,
+            func.sum(spans.c.n).label("n"),
+            func.sum(spans.c.active).label("active"),
+            *(func.sum(spans.c[f"c{i}"]).label(f"c{i}") for i in range(len(columns))),
+        )
+        .select_from(
+            spans.join(
+                month_rows,
+                and_(
+                    spans.c.mi <= month_rows.c.m,
+                    or_(spans.c.next_mi.is_(None), spans.c.next_mi > month_rows.c.m),
+                ),
+            )
+        )
+        .group_by(month_rows.c.m, spans.c.department_id)
+    )
+    current = len(starts)
+    for row in (await connection.execute(query)).mappings():
+        index = int(row["m"]) - 1
+        department = row["department_id"]
+        raw.respondents.setdefault(index, {})[department] = int(row["n"])
+        raw.counts.setdefault(index, {})[department] = {
+            key: int(row[f"c{i}"] or 0) for i, (key, _) in enumerate(columns)
+        }
+        if index == current - 1:
+            raw.active[department] = int(row["active"] or 0)
+
+    people = people_table
+    onboarded = select(people.c.department_id, func.count().label("n")).where(people.c.consent.is_(true()))
+    for row in (await connection.execute(onboarded.group_by(people.c.department_id))).mappings():
+        raw.onboarded[row["department_id"]] = int(row["n"])
+    for row in (
+        await connection.execute(select(departments_table.c.id, departments_table.c.name))
+    ).mappings():
+        raw.departments[int(row["id"])] = str(row["name"])
+    return raw

@@ -1,0 +1,129 @@
+"""The report as CSV: one row per group × measure × category × month, for Excel and for analysis.
+
+UTF-8 with a byte order mark, so Excel reads the accents in department names; a Dutch report uses
+";" and a decimal comma, as Dutch Excel expects, an English one "," and a point. A hidden figure is
+written as "x" with status "hidden", never as a number. Everything comes from the AggregateReport,
+so the CSV cannot disagree with the text or the chart.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from bot.reports.report import AggregateReport, Figure, Measure
+
+HIDDEN_MARK = "x"
+COLUMNS = (
+    "month",
+    "current",
+    "group_id",
+    "group",
+    "measure",
+    "measure_label",
+    "category",
+    "category_label",
+    "count",
+    "share_percent",
+    "respondents",
+    "status",
+)
+_FORMAT = {"nl": (";", ","), "en": (",", ".")}
+
+
+def _measure_id(measure: Measure) -> str:
+    return f"phase:{measure.id}" if measure.kind == "phase" else measure.id
+
+
+def _share(figure: Figure, decimal: str) -> str:
+    if figure.share is None:
+        return HIDDEN_MARK
+    return f"{figure.share * 100:.1f}".replace(".", decimal)
+
+
+def to_csv(report: AggregateReport) -> bytes:
+    """The CSV document's bytes (empty table with only the header when there is no report yet)."""
+    delimiter, decimal = _FORMAT.get(report.language, _FORMAT["en"])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter)
+    writer.writerow(COLUMNS)
+    current = report.current
+    for month in report.months:
+        is_current = "yes" if month is current else "no"
+        stamp = month.start.strftime("%Y-%m")
+        for row in month.rows:
+            base = [stamp, is_current, row.key, row.name]
+            writer.writerow([*base, "respondents", "", "", "", row.respondents, "", row.respondents, "shown"])
+            for measure in report.measures:
+                for category, label in _categories(measure):
+                    figure = row.figure(measure.id, category)
+                    writer.writerow(
+                        [
+                            *base,
+                            _measure_id(measure),
+                            measure.title,
+                            category,
+                            label,
+                            HIDDEN_MARK if figure.count is None else figure.count,
+                            _share(figure, decimal),
+                            row.respondents,
+                            "hidden" if figure.hidden else "shown",
+                        ]
+                    )
+            if month is current:
+                _current_rows(writer, report, row.key, row.respondents, base, decimal)
+    if current is not None:
+        listed = {row.key for row in current.rows}
+        stamp = current.start.strftime("%Y-%m")
+        for p in report.participation:
+            if p.key not in listed:
+                _current_rows(writer, report, p.key, p.respondents, [stamp, "yes", p.key, p.name], decimal)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _categories(measure: Measure) -> list[tuple[str, str]]:
+    return [*measure.categories, *([measure.implicit] if measure.implicit else [])]
+
+
+def _current_rows(
+    writer: Any, report: AggregateReport, key: str, respondents: int, base: Sequence[object], decimal: str
+) -> None:
+    participation = next((p for p in report.participation if p.key == key), None)
+    if participation is not None:
+        for measure, figure in (
+            ("onboarded", participation.onboarded),
+            ("active_30_days", participation.active),
+        ):
+            writer.writerow(
+                [
+                    *base,
+                    measure,
+                    report.labels.get(measure, measure),
+                    "",
+                    "",
+                    HIDDEN_MARK if figure.count is None else figure.count,
+                    "" if measure == "onboarded" else _share(figure, decimal),
+                    respondents,
+                    "hidden" if figure.hidden else "shown",
+                ]
+            )
+    if key not in report.weakest:
+        return
+    weakest = report.weakest[key]
+    lens = report.measure("lens")
+    ids = [c for c, label in lens.categories if label in weakest]
+    writer.writerow(
+        [
+            *base,
+            "weakest_six_c",
+            report.labels.get("weakest", "weakest"),
+            "|".join(ids),
+            " / ".join(weakest),
+            "",
+            "",
+            respondents,
+            "shown" if ids else "undetermined",
+        ]
+    )
