@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.champions.invites import accept_invite
 from bot.coaching.advice import advice_context, change_between
 from bot.coaching.assessment import PHASE_MODELS, all_steps, assess
 from bot.content.catalog import Catalog
@@ -151,8 +152,15 @@ class Coach:
         self, repo: CoachRepository, person: Person, position: Position, lang: str, start: Start
     ) -> Outcome:
         if start.payload:
-            # Deep-link payloads are reserved for invite codes (champions); none is valid yet.
-            log.info("start.payload_ignored")
+            # A deep-link payload is an invite code (champions, admins): say what it did, then go on
+            # as /start does. Acceptance runs in this transaction, with the person's row locked.
+            answer = await accept_invite(repo, person, start.payload, datetime.now(UTC))
+            log.info("start.invite", extra={"answer": str(answer.answer)})
+            note = self._msg(lang, answer.template, role=str(answer.role or ""))
+            if not person.consent:
+                begun = await self._begin(repo, person, position, lang, ONBOARDING)
+                return replace(begun, messages=(note, *begun.messages))
+            return Outcome(messages=(note,), language=lang, changed=answer.granted)
         if not person.consent:
             return await self._begin(repo, person, position, lang, ONBOARDING)
         prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo, lang))
@@ -173,10 +181,7 @@ class Coach:
         if name == "language":
             buttons = tuple(
                 (
-                    Button(
-                        self.catalog.dialogues[ONBOARDING].step("language").option(code).label[code],
-                        _action("lang", code),
-                    ),
+                    Button(self._option_label("language", code, code, {}), _action("lang", code)),
                 )
                 for code in LANGUAGES
             )
@@ -303,8 +308,8 @@ class Coach:
             lang = profile.get("language", lang)
             await repo.forget_person(person.id)
             notices = [r for r in result.replies if isinstance(r, Notice)]
-            messages = tuple(self._msg(lang, n.template) for n in notices)
-            return Outcome(messages=messages, language=lang, forgotten=True, changed=True)
+            goodbye = tuple(self._msg(lang, n.template) for n in notices)
+            return Outcome(messages=goodbye, language=lang, forgotten=True, changed=True)
         _apply_profile(person, profile)
         lang = person.language or lang
         await repo.save_person(person)

@@ -103,3 +103,89 @@ class PersonalData:
     department: str | None
     answers: tuple[AnswerRecord, ...]
     assessments: tuple[Assessment, ...]
+
+
+# -- champions: invitations, sessions and nudges -----------------------------------------------------
+
+
+class SessionKind(StrEnum):
+    """What a champion runs (seed 002): an inspiration session first, a workshop for the enthusiastic."""
+
+    INSPIRATION = "inspiration"
+    WORKSHOP = "workshop"
+
+
+class NudgeKind(StrEnum):
+    """Why a nudge is sent: a champion's prep brief or follow-up, an employee's reminder or re-check,
+    or word that a session someone expects was moved or cancelled."""
+
+    BRIEF = "brief"
+    FOLLOWUP = "followup"
+    REMINDER = "reminder"
+    RECHECK = "recheck"
+    MOVED = "moved"
+    CANCELLED = "cancelled"
+
+
+class NudgeStatus(StrEnum):
+    """A nudge's life: pending → claimed (by one dispatcher) → sent | failed | cancelled."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class InspirationSession:
+    """A voluntary inspiration session or practical workshop; no departments means everyone."""
+
+    id: int
+    kind: SessionKind
+    starts_at: datetime
+    place: str
+    department_ids: tuple[int, ...] = ()
+    champion_ids: tuple[int, ...] = ()
+    created_by: int | None = None
+    cancelled_at: datetime | None = None
+    attended: int | None = None
+    want_workshop: int | None = None
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """One message the dispatcher owes one person at `due_at`."""
+
+    id: int
+    kind: NudgeKind
+    person_id: int
+    due_at: datetime
+    status: NudgeStatus = NudgeStatus.PENDING
+    session_id: int | None = None
+    offset_minutes: int | None = None
+    attempts: int = 0
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class RoleHolder:
+    """A champion or admin as an admin sees them: the label given with the invite, never answers."""
+
+    person_id: int
+    role: Role
+    label: str | None
+    external_id: str
+
+
+@dataclass(frozen=True)
+class SessionDraft:
+    """A champion's guided dialogue in progress (scheduling, moving, reporting), kept in the database."""
+
+    person_id: int
+    flow: str
+    step: str
+    values: dict[str, Any] = field(default_factory=dict)
+    version: int = 0
+    updated_at: datetime | None = None

@@ -35,6 +35,19 @@ class Settings(BaseSettings):
     knowledge_dir: Path = Field(
         default=PROJECT_ROOT / "knowledge", validation_alias="COACHBOT_KNOWLEDGE_DIR"
     )
+    # Champions: when nudges go out, how long invites last, how the dispatcher paces itself.
+    brief_hours: Annotated[tuple[int, ...], NoDecode] = Field(
+        default=(24, 1), validation_alias=AliasChoices("COACHBOT_BRIEF_HOURS", "brief_hours")
+    )
+    followup_hours: int = Field(default=2, ge=0, le=24 * 14, validation_alias="COACHBOT_FOLLOWUP_HOURS")
+    reminder_hours: int = Field(default=24, ge=1, le=24 * 14, validation_alias="COACHBOT_REMINDER_HOURS")
+    recheck_weeks: int = Field(default=6, ge=1, le=104, validation_alias="COACHBOT_RECHECK_WEEKS")
+    invite_days: int = Field(default=7, ge=1, le=90, validation_alias="COACHBOT_INVITE_DAYS")
+    dispatch_seconds: float = Field(default=5.0, gt=0, le=3600, validation_alias="COACHBOT_DISPATCH_SECONDS")
+    #: Messages per second this worker sends at most; Telegram allows about 30 per bot overall.
+    send_rate: float = Field(default=28.0, gt=0, le=30, validation_alias="COACHBOT_SEND_RATE")
+    #: A claimed nudge not marked within this time is claimed again (a dispatcher crashed).
+    nudge_lease_seconds: int = Field(default=300, ge=30, validation_alias="COACHBOT_NUDGE_LEASE_SECONDS")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -44,6 +57,18 @@ class Settings(BaseSettings):
             return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
         if isinstance(value, int):
             return (value,)
+        return value
+
+    @field_validator("brief_hours", mode="before")
+    @classmethod
+    def _split_hours(cls, value: object) -> object:
+        """"24,1" as operators write it; each brief is that many hours before the session."""
+        if isinstance(value, str):
+            value = tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        if isinstance(value, int):
+            value = (value,)
+        if isinstance(value, tuple | list) and any(not 0 < int(h) <= 24 * 14 for h in value):
+            raise ValueError("each brief is between 1 and 336 hours before the session")
         return value
 
     @field_validator("timezone")

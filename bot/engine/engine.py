@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
@@ -272,13 +273,5 @@ def _facts(facts: Mapping[str, object], values: Mapping[str, Any]) -> dict[str, 
 
 
 def _replace(position: Position, **changes: Any) -> Position:
-    data = {
-        "person_id": position.person_id,
-        "dialogue": position.dialogue,
-        "state": position.state,
-        "values": position.values,
-        "run_id": position.run_id,
-        "version": position.version,
-    }
-    data.update(changes)
-    return Position(**data)
+    """A moved copy; the caller's position is never changed in place (a refused turn keeps it)."""
+    return dataclasses.replace(position, **changes)

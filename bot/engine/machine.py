@@ -48,8 +48,12 @@ class DialogueMachine:
         )
         for step in dialogue.steps.values():
             for rule in step.next:
-                conditions = [_predicate(rule.when)] if rule.when else None
-                self._machine.add_transition(PROCEED, step.id, rule.target, conditions=conditions)
+                conditions: list[Callable[..., bool | None]] | None = (
+                    [_predicate(rule.when)] if rule.when else None
+                )
+                self._machine.add_transition(
+                    PROCEED, step.id, rule.target, conditions=conditions  # type: ignore[arg-type]
+                )
 
     def advance(self, state: str, facts: Mapping[str, object]) -> str:
         """The state after leaving `state`: the first `next` rule whose condition holds."""

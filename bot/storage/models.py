@@ -114,6 +114,9 @@ class PersonRow(Base):
     consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reachable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Champions (migration 0002): reminders of sessions are opt-in, re-check offers opt-out.
+    session_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    recheck_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PositionRow(Base):
@@ -203,3 +206,121 @@ processed_updates_table = _table(ProcessedUpdateRow)
 
 #: Every table holding a person's data, children first, for forget_person.
 PERSON_TABLES: tuple[Table, ...] = (answers_table, assessments_table, positions_table)
+
+
+# -- champions (migration 0002) ----------------------------------------------------------------------
+
+INVITE_LABEL_MAX = 48
+SESSION_PLACE_MAX = 200
+
+
+class InviteRow(Base):
+    """A single-use invite link for a role; only the SHA-256 of the code is kept."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    #: The admin's own note on whom the link is for; how champions are told apart without names.
+    label: Mapped[str | None] = mapped_column(String(INVITE_LABEL_MAX))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    #: Erasing the person erases the invite too: its label says who they are.
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+
+
+class InspirationSessionRow(Base):
+    """An inspiration session or practical workshop; starts_at is UTC, entered as local wall-clock time."""
+
+    __tablename__ = "inspiration_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    place: Mapped[str] = mapped_column(String(SESSION_PLACE_MAX))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None]
+    attended: Mapped[int | None] = mapped_column(Integer)
+    want_workshop: Mapped[int | None] = mapped_column(Integer)
+
+
+class SessionDepartmentRow(Base):
+    """The departments a session is for; none means the whole organisation."""
+
+    __tablename__ = "session_departments"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("inspiration_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class SessionChampionRow(Base):
+    """Who runs a session."""
+
+    __tablename__ = "session_champions"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("inspiration_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class NudgeRow(Base):
+    """A message owed to one person at due_at; the dispatcher claims, sends and marks it."""
+
+    __tablename__ = "nudges"
+    __table_args__ = (Index("ix_nudges_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inspiration_sessions.id", ondelete="CASCADE"), index=True
+    )
+    #: Minutes from the session's start (negative: before), so a moved session moves its nudges.
+    offset_minutes: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    #: Set where two planners could race to add the same nudge (re-check offers).
+    dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class SessionDraftRow(Base):
+    """A guided champion dialogue in progress (scheduling, moving, reporting); survives restarts."""
+
+    __tablename__ = "session_drafts"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    flow: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(24))
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+invites_table = _table(InviteRow)
+inspiration_sessions_table = _table(InspirationSessionRow)
+session_departments_table = _table(SessionDepartmentRow)
+session_champions_table = _table(SessionChampionRow)
+nudges_table = _table(NudgeRow)
+session_drafts_table = _table(SessionDraftRow)
+
+# forget_person deletes these too, so erasure does not hinge on the cascades above.
+PERSON_TABLES = (*PERSON_TABLES, nudges_table, session_champions_table, session_drafts_table)

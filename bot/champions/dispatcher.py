@@ -1,0 +1,389 @@
+"""The nudge dispatcher: claims due nudges, sends each, marks it, so none is lost and none doubled.
+
+One sweep:
+1. claim (one short transaction): up to `batch` due rows become status 'claimed' by this worker;
+   on PostgreSQL with FOR UPDATE SKIP LOCKED, so two workers take disjoint rows;
+2. read what the messages need (read-only), cancel the nudges that no longer apply (person blocked
+   the bot, session cancelled or started, opted out, no longer a champion of it);
+3. send outside any transaction, paced (pacing.Pacer), and mark each nudge sent right after its send
+   succeeded, in its own short transaction; 403 marks the person unreachable and the nudge failed.
+
+Guarantees and their limits (at-least-once, with a narrow window):
+- A restart loses nothing: due rows stay 'pending' until claimed, and a claim that is never
+  finished (the worker died) lapses after COACHBOT_NUDGE_LEASE_SECONDS and is claimed again.
+- Two workers never send one nudge twice while both are alive: claims are disjoint, a worker stops
+  sending from a claim once half the lease has passed (releasing the rest), and marking requires
+  the claim to still be this worker's.
+- The one way to a double: a worker crashes (or loses the database) after Telegram accepted a
+  message and before the 'sent' mark commits; the lease then lapses and the nudge goes again. A
+  timeout on the send itself is treated the same way (Telegram may or may not have delivered it).
+  We chose this over at-most-once (mark first, send after) because a lost brief is worse than a
+  rare repeated one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.champions.briefs import AudienceFigures, audience_figures
+from bot.champions.clock import SYSTEM_CLOCK, Clock
+from bot.champions.compose import Composer, SessionView, language_of, session_view
+from bot.champions.nudges import plan_rechecks
+from bot.champions.pacing import Pacer
+from bot.content.catalog import Catalog
+from bot.conversation import Message
+from bot.domain import InspirationSession, NudgeKind, NudgeStatus
+from bot.settings import Settings
+from bot.storage.champions_repository import NudgeTarget, champions_of
+from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+#: Sends that failed for a reason that may pass (network) are tried again this often, then given up.
+MAX_ATTEMPTS = 5
+#: How long re-check offers are planned apart, per worker (the plan is cheap but not free).
+RECHECK_PLAN_EVERY = timedelta(minutes=10)
+SESSION_KINDS = (NudgeKind.BRIEF, NudgeKind.FOLLOWUP, NudgeKind.REMINDER)
+
+
+# -- what a channel must offer the dispatcher ----------------------------------------------------------
+
+
+class Blocked(Exception):
+    """The person blocked the bot (Telegram 403): not tried again."""
+
+
+class Undeliverable(Exception):
+    """The channel refused the message for good (e.g. 400 chat not found)."""
+
+
+class Unsure(Exception):
+    """The send timed out or the network failed: it may or may not have arrived."""
+
+
+class Throttled(Exception):
+    """Still rate-limited (429) after the retries the sender allows itself."""
+
+
+class SendFailed(Exception):
+    """A multi-part message failed after `delivered` parts had gone out; wraps the cause."""
+
+    def __init__(self, delivered: int, cause: Exception) -> None:
+        super().__init__(f"{type(cause).__name__} after {delivered} part(s)")
+        self.delivered = delivered
+        self.cause = cause
+
+
+class NudgeSender(Protocol):
+    """Delivers one message to one chat, waiting on the pacer before each request it makes.
+
+    It retries a 429 itself after pausing the pacer for retry_after, and raises Blocked,
+    Undeliverable, Unsure or Throttled (or SendFailed wrapping one, after a partial delivery).
+    """
+
+    async def send(self, chat_id: int, message: Message, pacer: Pacer) -> None: ...
+
+
+# -- the dispatcher ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    """What one sweep (or a drain) did, by outcome."""
+
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    released: int = 0
+    lost: int = 0  # claim lapsed before the mark: another worker may have sent it too
+    planned: int = 0
+
+    def add(self, other: SweepReport) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    nudge_id: int
+    person_id: int
+    chat_id: int
+    attempts: int
+    message: Message
+
+
+@dataclass
+class _Batch:
+    deliveries: list[_Delivery] = field(default_factory=list)
+    skips: list[tuple[int, str]] = field(default_factory=list)
+
+
+def worker_name() -> str:
+    """Host, process and a random tag: unique per running dispatcher, readable in the table."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Dispatcher:
+    """Sends due nudges; one per process, swept by a repeating job (or directly, in tests)."""
+
+    def __init__(
+        self,
+        database: Database,
+        sender: NudgeSender,
+        catalog: Catalog,
+        settings: Settings,
+        clock: Clock = SYSTEM_CLOCK,
+        *,
+        worker: str | None = None,
+        pacer: Pacer | None = None,
+        batch: int | None = None,
+        concurrency: int = 8,
+    ) -> None:
+        self.database = database
+        self.sender = sender
+        self.settings = settings
+        self.clock = clock
+        self.worker = worker or worker_name()
+        self.pacer = pacer or Pacer(settings.send_rate)
+        # About one sweep interval's worth of sends, so a sweep ends well inside its lease.
+        self.batch = batch or max(10, min(500, int(settings.send_rate * settings.dispatch_seconds)))
+        self.lease = timedelta(seconds=settings.nudge_lease_seconds)
+        self.composer = Composer(catalog, settings)
+        self._concurrency = concurrency
+        self._next_recheck_plan: datetime | None = None
+        self._sweeping = asyncio.Lock()
+
+    async def drain(self, max_sweeps: int = 10_000) -> SweepReport:
+        """Sweeps until nothing is due: what a test calls after moving the clock."""
+        total = SweepReport()
+        for _ in range(max_sweeps):
+            report = await self.sweep()
+            total.add(report)
+            if report.claimed == 0:
+                break
+        return total
+
+    async def sweep(self) -> SweepReport:
+        """Claims one batch of due nudges and delivers it; sweeps of one dispatcher never overlap."""
+        async with self._sweeping:
+            report = SweepReport()
+            now = self.clock.now()
+            if self._next_recheck_plan is None or now >= self._next_recheck_plan:
+                report.planned = await self.plan_rechecks()
+                self._next_recheck_plan = now + RECHECK_PLAN_EVERY
+            async with self.database.transaction() as repo:
+                ids = await champions_of(repo).claim_due(self.worker, now, now - self.lease, self.batch)
+            report.claimed = len(ids)
+            if not ids:
+                return report
+            claimed_at = time.monotonic()
+            batch = await self._prepare(ids, now)
+            await self._skip(batch.skips, report)
+            await self._send_all(batch.deliveries, claimed_at, report)
+            log.info(
+                "nudges.swept",
+                extra={"claimed": report.claimed, "sent": report.sent, "failed": report.failed},
+            )
+            return report
+
+    async def plan_rechecks(self) -> int:
+        """Adds re-check offers that have come due; safe to run in several workers at once."""
+        async with self.database.transaction() as repo:
+            return await plan_rechecks(champions_of(repo), self.settings, self.clock.now())
+
+    # -- preparing -------------------------------------------------------------------------------
+
+    async def _prepare(self, ids: Sequence[int], now: datetime) -> _Batch:
+        """Reads everything the messages need in one read-only transaction, then decides each."""
+        batch = _Batch()
+        async with self.database.transaction(read_only=True) as repo:
+            champions = champions_of(repo)
+            targets = await champions.nudge_targets(ids)
+            session_ids = {t.nudge.session_id for t in targets if t.nudge.session_id is not None}
+            sessions: dict[int, InspirationSession] = {}
+            for session_id in sorted(session_ids):
+                found = await champions.session_by_id(session_id)
+                if found is not None:
+                    sessions[session_id] = found
+            names = {d.id: d.name for d in await repo.departments()} if sessions else {}
+            holders = {h.person_id: h for h in await champions.role_holders()} if sessions else {}
+            figures: dict[int, AudienceFigures] = {}
+            for target in targets:
+                sid = target.nudge.session_id
+                if target.nudge.kind == NudgeKind.BRIEF and sid in sessions and sid not in figures:
+                    figures[sid] = await audience_figures(champions.session, sessions[sid].department_ids)
+        superseded = _superseded_briefs(targets)
+        for target in targets:
+            session = sessions.get(target.nudge.session_id or -1)
+            reason = "a later brief supersedes it" if target.nudge.id in superseded else None
+            reason = reason or _reason_to_skip(target, session, now)
+            if reason is not None:
+                batch.skips.append((target.nudge.id, reason))
+                continue
+            view: SessionView | None = None
+            if session is not None:
+                view = session_view(session, names, holders)
+            lang = language_of(target.language)
+            message = self.composer.nudge(
+                target.nudge.kind, lang, view, figures.get(session.id) if session else None
+            )
+            batch.deliveries.append(
+                _Delivery(
+                    target.nudge.id,
+                    target.nudge.person_id,
+                    int(target.external_id),
+                    target.nudge.attempts,
+                    message,
+                )
+            )
+        return batch
+
+    async def _skip(self, skips: Sequence[tuple[int, str]], report: SweepReport) -> None:
+        if not skips:
+            return
+        now = self.clock.now()
+        async with self.database.transaction() as repo:
+            champions = champions_of(repo)
+            for nudge_id, reason in skips:
+                if await champions.finish(nudge_id, self.worker, NudgeStatus.CANCELLED, now, reason):
+                    report.cancelled += 1
+        log.info("nudges.skipped", extra={"count": len(skips)})
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    async def _send_all(
+        self, deliveries: Sequence[_Delivery], claimed_at: float, report: SweepReport
+    ) -> None:
+        """Chats in parallel (bounded), each chat's nudges in order so its pacing holds."""
+        by_chat: dict[int, list[_Delivery]] = defaultdict(list)
+        for delivery in deliveries:
+            by_chat[delivery.chat_id].append(delivery)
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one_chat(items: list[_Delivery]) -> None:
+            async with gate:
+                for item in items:
+                    await self._deliver(item, claimed_at, report)
+
+        await asyncio.gather(*(one_chat(items) for items in by_chat.values()))
+
+    async def _deliver(self, delivery: _Delivery, claimed_at: float, report: SweepReport) -> None:
+        if time.monotonic() - claimed_at > self.lease.total_seconds() / 2:
+            # Past half the lease another worker may soon take this claim over: hand it back.
+            await self._release(delivery, "lease running out", report)
+            return
+        try:
+            await self.sender.send(delivery.chat_id, delivery.message, self.pacer)
+        except SendFailed as partial:
+            log.warning("nudge.partial", extra={"nudge": delivery.nudge_id, "parts": partial.delivered})
+            await self._mark(delivery, NudgeStatus.SENT, report, f"partial: {partial}")
+        except Blocked:
+            await self._blocked(delivery, report)
+        except Undeliverable as error:
+            await self._mark(delivery, NudgeStatus.FAILED, report, f"undeliverable: {error}")
+        except (Unsure, Throttled) as error:
+            if delivery.attempts >= MAX_ATTEMPTS:
+                await self._mark(delivery, NudgeStatus.FAILED, report, f"gave up: {error}")
+            else:
+                await self._release(delivery, f"{type(error).__name__}: {error}", report)
+        except Exception as error:  # a bug must not strand the rest of the batch
+            log.exception("nudge.send_crashed", extra={"nudge": delivery.nudge_id})
+            await self._release(delivery, f"crash: {type(error).__name__}", report)
+        else:
+            await self._mark(delivery, NudgeStatus.SENT, report)
+
+    async def _mark(
+        self, delivery: _Delivery, status: NudgeStatus, report: SweepReport, error: str | None = None
+    ) -> None:
+        async with self.database.transaction() as repo:
+            kept = await champions_of(repo).finish(
+                delivery.nudge_id, self.worker, status, self.clock.now(), error
+            )
+        if not kept:
+            report.lost += 1
+            log.warning("nudge.claim_lost", extra={"nudge": delivery.nudge_id})
+        elif status == NudgeStatus.SENT:
+            report.sent += 1
+        else:
+            report.failed += 1
+
+    async def _blocked(self, delivery: _Delivery, report: SweepReport) -> None:
+        async with self.database.transaction() as repo:
+            champions = champions_of(repo)
+            await champions.set_unreachable(delivery.person_id)
+            kept = await champions.finish(
+                delivery.nudge_id, self.worker, NudgeStatus.FAILED, self.clock.now(), "blocked the bot"
+            )
+        report.failed += int(kept)
+        log.info("nudge.blocked", extra={"nudge": delivery.nudge_id})
+
+    async def _release(self, delivery: _Delivery, error: str, report: SweepReport) -> None:
+        async with self.database.transaction() as repo:
+            if await champions_of(repo).release(delivery.nudge_id, self.worker, error):
+                report.released += 1
+
+
+def _superseded_briefs(targets: Sequence[NudgeTarget]) -> set[int]:
+    """Briefs due together for one person and session (the dispatcher was down): only the latest goes."""
+    latest: dict[tuple[int, int | None], NudgeTarget] = {}
+    for target in targets:
+        if target.nudge.kind != NudgeKind.BRIEF:
+            continue
+        key = (target.nudge.person_id, target.nudge.session_id)
+        held = latest.get(key)
+        if held is None or target.nudge.due_at > held.nudge.due_at:
+            latest[key] = target
+    kept = {target.nudge.id for target in latest.values()}
+    return {t.nudge.id for t in targets if t.nudge.kind == NudgeKind.BRIEF and t.nudge.id not in kept}
+
+
+def _reason_to_skip(target: NudgeTarget, session: InspirationSession | None, now: datetime) -> str | None:
+    """Why a claimed nudge should not go out any more, checked on fresh rows just before sending."""
+    nudge = target.nudge
+    if target.channel != "telegram" or not target.external_id.isdigit():
+        return "no telegram chat"
+    if not target.reachable:
+        return "unreachable"
+    if nudge.kind == NudgeKind.RECHECK:
+        return "opted out" if (target.recheck_opt_out or not target.consent) else None
+    if session is None:
+        return "session gone"
+    if nudge.kind == NudgeKind.CANCELLED:
+        return None
+    if session.cancelled_at is not None:
+        return "session cancelled"
+    if nudge.kind == NudgeKind.MOVED:
+        return "session already started" if session.starts_at <= now else None
+    if nudge.kind in (NudgeKind.BRIEF, NudgeKind.REMINDER) and session.starts_at <= now:
+        return "session already started"
+    if nudge.kind in (NudgeKind.BRIEF, NudgeKind.FOLLOWUP) and nudge.person_id not in session.champion_ids:
+        return "no longer runs the session"
+    if nudge.kind == NudgeKind.REMINDER:
+        if not (target.consent and target.session_reminders):
+            return "reminders off"
+        if session.department_ids and target.department_id not in session.department_ids:
+            return "not in the audience"
+    return None
+
+
+__all__ = [
+    "Blocked",
+    "Dispatcher",
+    "NudgeSender",
+    "SendFailed",
+    "SweepReport",
+    "Throttled",
+    "Undeliverable",
+    "Unsure",
+]

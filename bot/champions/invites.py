@@ -1,0 +1,134 @@
+"""Invite links for champions and admins: single use, expiring, stored only as a hash.
+
+A code is 128 random bits in Telegram's deep-link alphabet, so a plain SHA-256 is enough to keep the
+table useless to whoever reads it (no code can be guessed back from its hash), and a forged code
+is refused without a timing hint worth having.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.domain import Person, Role
+from bot.ports import CoachRepository
+from bot.storage.champions_repository import SqlChampionsRepository, champions_of
+from bot.storage.models import INVITE_LABEL_MAX
+
+#: Telegram allows A-Z, a-z, 0-9, _ and - in a /start payload, at most 64 characters.
+_CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_CODE_BYTES = 16
+#: Roles an invite may give; employees need none.
+INVITABLE = (Role.CHAMPION, Role.ADMIN)
+_RANK = {Role.EMPLOYEE: 0, Role.CHAMPION: 1, Role.ADMIN: 2}
+
+
+class InviteAnswer(StrEnum):
+    """What opening an invite link did; each names the reply template `champions/invite_<value>`."""
+
+    ACCEPTED = "accepted"
+    ALREADY = "already"
+    EXPIRED = "expired"
+    USED = "used"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class InviteResult:
+    answer: InviteAnswer
+    role: Role | None = None
+
+    @property
+    def template(self) -> str:
+        return f"champions/invite_{self.answer}"
+
+    @property
+    def granted(self) -> bool:
+        return self.answer == InviteAnswer.ACCEPTED
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    """A freshly made invite: the code exists only here and in the link the admin passes on."""
+
+    id: int
+    code: str
+    role: Role
+    label: str | None
+    expires_at: datetime
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.encode("ascii", "replace")).hexdigest()
+
+
+def deep_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={code}"
+
+
+def clean_label(text: str) -> str | None:
+    """The admin's note on whom an invite is for: one line, trimmed to the column."""
+    cleaned = " ".join(text.split())[:INVITE_LABEL_MAX].strip()
+    return cleaned or None
+
+
+def outranks(current: Role, offered: Role) -> bool:
+    """An admin opening a champion link stays admin: invites never lower a role."""
+    return _RANK[current] >= _RANK[offered]
+
+
+async def create_invite(
+    champions: SqlChampionsRepository,
+    *,
+    role: Role,
+    created_by: int | None,
+    label: str | None,
+    now: datetime,
+    valid_days: int,
+) -> NewInvite:
+    if role not in INVITABLE:
+        raise ValueError(f"no invites for the role {role!r}")
+    code = secrets.token_urlsafe(_CODE_BYTES)
+    expires_at = now + timedelta(days=valid_days)
+    invite_id = await champions.add_invite(
+        code_hash=hash_code(code),
+        role=role,
+        label=label,
+        created_by=created_by,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    return NewInvite(invite_id, code, role, label, expires_at)
+
+
+async def accept_invite(repo: CoachRepository, person: Person, payload: str, now: datetime) -> InviteResult:
+    """Opens an invite for `person` inside the coach's transaction (their row is locked).
+
+    Refusals name why (expired, used, not valid) and change nothing; an accepted code is marked
+    used in the same transaction that gives the role, so it cannot give it twice.
+    """
+    code = payload.strip()
+    if not _CODE_SHAPE.match(code):
+        return InviteResult(InviteAnswer.INVALID)
+    champions = champions_of(repo)
+    digest = hash_code(code)
+    state = await champions.invite_state(digest)
+    if state is None:
+        return InviteResult(InviteAnswer.INVALID)
+    if state.used:
+        return InviteResult(InviteAnswer.USED, state.role)
+    if state.expires_at <= now:
+        return InviteResult(InviteAnswer.EXPIRED, state.role)
+    if outranks(person.role, state.role):
+        # Nothing to give: the link stays usable for the person it was meant for.
+        return InviteResult(InviteAnswer.ALREADY, person.role)
+    role = await champions.use_invite(digest, person.id, now)
+    if role is None:  # someone else used it between the look and the update
+        return InviteResult(InviteAnswer.USED, state.role)
+    person.role = role
+    await repo.save_person(person)
+    return InviteResult(InviteAnswer.ACCEPTED, role)
