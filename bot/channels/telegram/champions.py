@@ -1,0 +1,227 @@
+"""Telegram side of the champions: their commands and buttons, and the nudge dispatcher's sender.
+
+The handlers turn updates into ChampionDesk calls and Outcomes into Bot API calls, like the coach's
+handlers. The dispatcher runs as a repeating JobQueue job; its state lives in the database, so the
+job being in memory (lost on restart, one per process) costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import timedelta
+
+from telegram import Bot, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.champions.clock import SYSTEM_CLOCK, Clock
+from bot.champions.desk import COMMANDS, ChampionDesk
+from bot.champions.dispatcher import Blocked, Dispatcher, SendFailed, Throttled, Undeliverable, Unsure
+from bot.champions.pacing import Pacer
+from bot.channels.telegram.delivery import answer_query, edit_pressed, keyboard, send_messages
+from bot.channels.telegram.handlers import SERVICES, visitor_of
+from bot.channels.telegram.splitting import split_message
+from bot.conversation import Message, Outcome
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+DESK = "champion_desk"
+DISPATCHER = "nudge_dispatcher"
+CLOCK = "clock"
+#: The desk's callback_data prefixes; the coach's are "c…" choice tokens and "a|" actions.
+CALLBACK_PATTERN = r"^(s|i|n)\|"
+JOB_NAME = "nudge-dispatcher"
+#: Times a sender retries one message after a 429 before handing the nudge back.
+RATE_LIMIT_RETRIES = 3
+
+
+class TelegramNudgeSender:
+    """Sends one nudge message, paced, split under Telegram's length limit; maps errors for the dispatcher."""
+
+    def __init__(self, bot: Bot, retries: int = RATE_LIMIT_RETRIES) -> None:
+        self.bot = bot
+        self.retries = retries
+
+    async def send(self, chat_id: int, message: Message, pacer: Pacer) -> None:
+        parts = split_message(message.text)
+        for index, part in enumerate(parts):
+            markup = keyboard(message.buttons) if index == len(parts) - 1 else None
+            try:
+                await self._send_part(chat_id, part, markup, pacer)
+            except (Blocked, Undeliverable, Unsure, Throttled) as error:
+                raise (SendFailed(index, error) if index else error) from error
+
+    async def _send_part(self, chat_id: int, text: str, markup: object, pacer: Pacer) -> None:
+        for attempt in range(self.retries + 1):
+            await pacer.wait(chat_id)
+            try:
+                await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)  # type: ignore[arg-type]
+            except RetryAfter as error:
+                seconds = retry_seconds(error)
+                pacer.pause(seconds)
+                log.info("nudge.retry_after", extra={"seconds": seconds, "attempt": attempt + 1})
+                continue
+            except Forbidden as error:
+                raise Blocked(error.message) from error
+            except BadRequest as error:
+                raise Undeliverable(error.message) from error
+            except (TimedOut, NetworkError) as error:
+                raise Unsure(error.message) from error
+            except TelegramError as error:
+                raise Undeliverable(error.message) from error
+            finally:
+                pacer.sent(chat_id)
+            return
+        raise Throttled(f"still 429 after {self.retries} retries")
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """retry_after as seconds; PTB 22 gives int or timedelta and warns about the int form."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+# -- wiring ------------------------------------------------------------------------------------------
+
+
+def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
+    """The desk's commands and buttons (before the coach's generic ones) and the draft catchers.
+
+    The draft catchers run in group -1, ahead of the coach: while someone is in a guided dialogue
+    their typed text is its answer and /cancel stops it; otherwise the update goes on to the coach.
+    """
+    new_private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler(COMMANDS, on_command, filters=new_private))
+    application.add_handler(CallbackQueryHandler(on_tap, pattern=CALLBACK_PATTERN))
+    application.add_handler(
+        MessageHandler(new_private & filters.TEXT & ~filters.COMMAND, on_draft_text), group=-1
+    )
+    application.add_handler(MessageHandler(new_private & filters.COMMAND, on_draft_command), group=-1)
+
+
+def start(application: Application) -> None:  # type: ignore[type-arg]
+    """Called from post_init once the services are open: the desk, the dispatcher and its job."""
+    services: Services = application.bot_data[SERVICES]
+    clock: Clock = application.bot_data.setdefault(CLOCK, SYSTEM_CLOCK)
+    application.bot_data[DESK] = ChampionDesk(services.database, services.coach, services.settings, clock)
+    application.bot_data[DISPATCHER] = Dispatcher(
+        services.database, TelegramNudgeSender(application.bot), services.catalog, services.settings, clock
+    )
+    if application.job_queue is None:
+        log.warning("no job queue: nudges are not sent (install python-telegram-bot[job-queue])")
+        return
+    interval = services.settings.dispatch_seconds
+    application.job_queue.run_repeating(
+        sweep_job,
+        interval=interval,
+        first=interval,
+        name=JOB_NAME,
+        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    )
+
+
+def use_clock(application: Application, clock: Clock) -> None:  # type: ignore[type-arg]
+    """Points the desk and the dispatcher at another clock (tests move a ManualClock)."""
+    application.bot_data[CLOCK] = clock
+    for key in (DESK, DISPATCHER):
+        if key in application.bot_data:
+            application.bot_data[key].clock = clock
+
+
+def dispatcher_of(application: Application) -> Dispatcher:  # type: ignore[type-arg]
+    found: Dispatcher = application.bot_data[DISPATCHER]
+    return found
+
+
+async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The repeating job: one sweep; an error is logged and the next sweep tries again."""
+    dispatcher: Dispatcher | None = context.bot_data.get(DISPATCHER)
+    if dispatcher is None:
+        return
+    try:
+        await dispatcher.sweep()
+    except Exception:
+        log.exception("nudges.sweep_failed")
+
+
+# -- handlers ----------------------------------------------------------------------------------------
+
+
+def _desk(context: ContextTypes.DEFAULT_TYPE) -> ChampionDesk:
+    desk: ChampionDesk = context.bot_data[DESK]
+    return desk
+
+
+def _command_name(text: str) -> tuple[str, str]:
+    word, _, argument = text[1:].partition(" ")
+    return word.split("@")[0].lower(), argument.strip()
+
+
+async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/invite, /roles, /revoke, /sessions, /schedule in a private chat."""
+    message, visitor, chat = update.effective_message, visitor_of(update), update.effective_chat
+    if message is None or not message.text or visitor is None or chat is None:
+        return
+    name, argument = _command_name(message.text)
+    outcome = await _desk(context).command(
+        visitor, name, argument, update_id=update.update_id, bot_username=context.bot.username
+    )
+    if not outcome.duplicate:
+        await send_messages(context.bot, chat.id, outcome)
+
+
+async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A press on a desk button: answered always, edited in place where the outcome says so."""
+    query, visitor = update.callback_query, visitor_of(update)
+    if query is None or visitor is None:
+        return
+    chat_id = query.message.chat.id if query.message else int(visitor.external_id)
+    outcome = Outcome()
+    try:
+        outcome = await _desk(context).tap(visitor, query.data or "", update_id=update.update_id)
+    finally:
+        await answer_query(query, outcome.notice)
+    if outcome.duplicate:
+        return
+    await edit_pressed(query, outcome)
+    await send_messages(context.bot, chat_id, outcome)
+
+
+async def on_draft_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Typed text: an answer in an open guided dialogue, or (no dialogue) left for the coach."""
+    message, visitor, chat = update.effective_message, visitor_of(update), update.effective_chat
+    if message is None or message.text is None or visitor is None or chat is None:
+        return
+    outcome = await _desk(context).text(visitor, message.text, update_id=update.update_id)
+    if outcome is None:
+        return
+    if not outcome.duplicate:
+        await send_messages(context.bot, chat.id, outcome)
+    raise ApplicationHandlerStop
+
+
+async def on_draft_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command during a guided dialogue: /cancel stops it; others drop it and go on as usual."""
+    message, visitor, chat = update.effective_message, visitor_of(update), update.effective_chat
+    if message is None or not message.text or visitor is None or chat is None:
+        return
+    name, _ = _command_name(message.text)
+    outcome = await _desk(context).interrupt(visitor, name, update_id=update.update_id)
+    if outcome is None:
+        return
+    if not outcome.duplicate:
+        await send_messages(context.bot, chat.id, outcome)
+    raise ApplicationHandlerStop
