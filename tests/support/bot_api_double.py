@@ -1537,10 +1537,21 @@ class ChatClient:
             seen.extend(str(b.get("text")) for b in buttons)
         raise LookupError(f"no inline button {label!r} in chat {self.chat_id}; buttons seen: {seen}")
 
-    async def tap(self, label: str) -> int:
+    async def tap(self, label: str, timeout: float = 10.0) -> int:  # noqa: ASYNC109
         """Press the inline button labelled ``label`` (exact, else substring) on the newest
-        bot message that has it; queues the ``callback_query``; returns the update_id."""
-        message, button = self._find_button(label)
+        bot message that has it; queues the ``callback_query``; returns the update_id.
+
+        Waits up to ``timeout`` for the button to appear, as a person waits for the question: on a
+        loaded machine the next question can arrive after :meth:`reply` saw a quiet moment."""
+        deadline = _now() + timeout
+        while True:
+            try:
+                message, button = self._find_button(label)
+                break
+            except LookupError:
+                if _now() > deadline:
+                    raise
+                await asyncio.sleep(0.01)
         if "callback_data" not in button:
             raise LookupError(f"button {button.get('text')!r} has no callback_data: {button}")
         return await self.tap_data(message.message_id, str(button["callback_data"]))
