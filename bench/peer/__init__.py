@@ -1,0 +1,1 @@
+"""The conventional build of the coach's check, for comparison (see conventional.py)."""
