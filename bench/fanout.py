@@ -162,6 +162,8 @@ def _noretry_experiment() -> None:
         original(self, *args, **kwargs)
 
     AIORateLimiter.__init__ = init  # type: ignore[method-assign]
+    # it logs every 429 it passes on as an error with a traceback; the sender handles them
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 
 
 async def fan_out(nudges: int, send_rate: float, give_up_after: float) -> dict[str, Any]:
