@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import gc
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,6 +115,7 @@ async def coach_speed(catalog: Catalog, checks: int) -> tuple[int, float]:
             elapsed += time.process_time() - started
     finally:
         await database.dispose()
+        shutil.rmtree(directory, ignore_errors=True)
     del ChoiceToken
     return turns, elapsed
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -168,6 +169,13 @@ def _noretry_experiment() -> None:
 
 async def fan_out(nudges: int, send_rate: float, give_up_after: float) -> dict[str, Any]:
     directory = tempfile.mkdtemp(prefix="coachbot-fanout-")
+    try:
+        return await _fan_out(directory, nudges, send_rate, give_up_after)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+async def _fan_out(directory: str, nudges: int, send_rate: float, give_up_after: float) -> dict[str, Any]:
     url = f"sqlite+aiosqlite:///{directory}/coach.db"
     chats = await _seed(url, nudges)
     async with BotApiDouble(enforce_rate=True, global_per_second=30, per_chat_per_second=1) as api:
