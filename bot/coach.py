@@ -180,9 +180,7 @@ class Coach:
             return Outcome(messages=(self._msg(lang, "coach/privacy"),), language=lang)
         if name == "language":
             buttons = tuple(
-                (
-                    Button(self._option_label("language", code, code, {}), _action("lang", code)),
-                )
+                (Button(self._option_label("language", code, code, {}), _action("lang", code)),)
                 for code in LANGUAGES
             )
             return Outcome(

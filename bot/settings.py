@@ -21,20 +21,14 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = Field(
         default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
     )
-    database_url: str = Field(
-        default="sqlite+aiosqlite:///coachbot.db", validation_alias="DATABASE_URL"
-    )
+    database_url: str = Field(default="sqlite+aiosqlite:///coachbot.db", validation_alias="DATABASE_URL")
     admin_ids: Annotated[tuple[int, ...], NoDecode] = Field(
         default=(), validation_alias=AliasChoices("COACHBOT_ADMIN_IDS", "admin_ids")
     )
     min_group: int = Field(default=5, ge=2, validation_alias="COACHBOT_MIN_GROUP")
     timezone: str = Field(default="Europe/Amsterdam", validation_alias="COACHBOT_TIMEZONE")
-    dialogues_dir: Path = Field(
-        default=PROJECT_ROOT / "dialogues", validation_alias="COACHBOT_DIALOGUES_DIR"
-    )
-    knowledge_dir: Path = Field(
-        default=PROJECT_ROOT / "knowledge", validation_alias="COACHBOT_KNOWLEDGE_DIR"
-    )
+    dialogues_dir: Path = Field(default=PROJECT_ROOT / "dialogues", validation_alias="COACHBOT_DIALOGUES_DIR")
+    knowledge_dir: Path = Field(default=PROJECT_ROOT / "knowledge", validation_alias="COACHBOT_KNOWLEDGE_DIR")
     # Champions: when nudges go out, how long invites last, how the dispatcher paces itself.
     brief_hours: Annotated[tuple[int, ...], NoDecode] = Field(
         default=(24, 1), validation_alias=AliasChoices("COACHBOT_BRIEF_HOURS", "brief_hours")
@@ -62,7 +56,7 @@ class Settings(BaseSettings):
     @field_validator("brief_hours", mode="before")
     @classmethod
     def _split_hours(cls, value: object) -> object:
-        """"24,1" as operators write it; each brief is that many hours before the session."""
+        """ "24,1" as operators write it; each brief is that many hours before the session."""
         if isinstance(value, str):
             value = tuple(int(part) for part in value.replace(" ", "").split(",") if part)
         if isinstance(value, int):

@@ -39,6 +39,20 @@ async def _pg_admin_connection(url: URL) -> asyncpg.Connection:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A destructive test stops the PostgreSQL server everything on this machine shares: it runs only
+    when the caller says nothing else is using it (.ci/run does, after the everyday run)."""
+    if os.environ.get("COACHBOT_ALLOW_DESTRUCTIVE") == "1":
+        return
+    skip = pytest.mark.skip(
+        reason="stops the machine's shared PostgreSQL; runs only with COACHBOT_ALLOW_DESTRUCTIVE=1 "
+        "(.ci/run sets it)"
+    )
+    for item in items:
+        if "destructive" in item.keywords:
+            item.add_marker(skip)
+
+
 def sqlite_url(directory: Path) -> str:
     return f"sqlite+aiosqlite:///{directory / 'coachbot.db'}"
 

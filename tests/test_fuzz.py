@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 import aiohttp
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -126,6 +127,7 @@ def _payload(api: BotApiDouble, spec: dict[str, Any]) -> dict[str, Any]:
     return {"some_future_update_kind": spec["junk"]}
 
 
+@pytest.mark.slow
 async def test_ten_thousand_hostile_updates(tmp_path, caplog):
     caplog.set_level(logging.WARNING)
     url = f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}"

@@ -98,6 +98,7 @@ async def pg_url(postgres_database: Database, postgres_url: str) -> str:
     return postgres_url
 
 
+@pytest.mark.slow
 async def test_two_workers_bursts_and_repeats_lose_nothing(pg_url, tmp_path):
     async with BotApiDouble() as api:
         workers = [await start_worker(api, pg_url, str(tmp_path / f"worker{i}.log")) for i in range(2)]
@@ -112,6 +113,7 @@ async def test_two_workers_bursts_and_repeats_lose_nothing(pg_url, tmp_path):
         assert all("Next step" in (api.user(user_id=uid).last_text() or "") for uid in scripts)
 
 
+@pytest.mark.slow
 async def test_a_killed_worker_loses_nothing(pg_url, tmp_path):
     async with BotApiDouble() as api:
         workers = [await start_worker(api, pg_url, str(tmp_path / f"worker{i}.log")) for i in range(2)]
@@ -159,6 +161,7 @@ def _pg_ctl(action: str) -> None:
     )
 
 
+@pytest.mark.destructive
 async def test_postgres_restart_while_people_answer(pg_url, tmp_path):
     """The server goes down for two seconds in the middle of a burst, then comes back."""
     async with BotApiDouble() as api:

@@ -52,7 +52,10 @@ class DialogueMachine:
                     [_predicate(rule.when)] if rule.when else None
                 )
                 self._machine.add_transition(
-                    PROCEED, step.id, rule.target, conditions=conditions  # type: ignore[arg-type]
+                    PROCEED,
+                    step.id,
+                    rule.target,
+                    conditions=conditions,  # type: ignore[arg-type]
                 )
 
     def advance(self, state: str, facts: Mapping[str, object]) -> str:

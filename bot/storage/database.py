@@ -62,6 +62,7 @@ def is_transient(error: BaseException) -> bool:
     cause = error.__cause__ or error.__context__
     return cause is not None and cause is not error and isinstance(cause, ConnectionError | OSError)
 
+
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 
 #: Arbitrary constant for pg_advisory_xact_lock: two workers starting at once must not both migrate.

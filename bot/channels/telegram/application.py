@@ -84,9 +84,7 @@ async def set_command_menus(application: Application) -> None:  # type: ignore[t
                 log.warning("menu.admin_failed", extra={"reason": error.message})
 
 
-def build_application(
-    settings: Settings, *, webhook: bool = False, paced: bool = True
-) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings, *, webhook: bool = False, paced: bool = True) -> Application:  # type: ignore[type-arg]
     """The Telegram application with every handler registered; nothing is opened yet.
 
     A webhook worker has no Updater: the web server hands it updates one request at a time.
@@ -95,12 +93,7 @@ def build_application(
     """
     token = bot_token(settings)
     redact_everywhere(token)
-    builder = (
-        Application.builder()
-        .token(token)
-        .post_init(_post_init)
-        .post_shutdown(_post_shutdown)
-    )
+    builder = Application.builder().token(token).post_init(_post_init).post_shutdown(_post_shutdown)
     if paced:
         # Paces under Telegram's flood limits; a 429 is retried after its retry_after.
         builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
