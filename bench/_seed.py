@@ -45,8 +45,8 @@ def _assessment(catalog: Catalog, index: int) -> Any:
         index,
         1,
         _answers(index),
+        catalog.rules,
         catalog.dialogues,
-        catalog.phase_ids,
         department_id=None,
         standing="employee",
     )

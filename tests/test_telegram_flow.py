@@ -62,7 +62,7 @@ async def _tap(user, label: str) -> None:
             "Managers houden het tegen",
             "Klaar",
             "Overslaan",
-            "Volgende stap",
+            "Waar jullie staan",
         ),
         (
             "en",
@@ -75,7 +75,7 @@ async def _tap(user, label: str) -> None:
             "Our culture",
             "Done",
             "Skip",
-            "Next step",
+            "Where you stand",
         ),
     ],
 )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import html
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import PROJECT_ROOT
 from bot.channels.telegram.splitting import split_message
-from bot.coaching.advice import advice_context
+from bot.advice_messages import AdviceMessages
 from bot.coaching.assessment import assess
 from bot.content.catalog import Catalog, load_catalog
 
@@ -59,8 +59,10 @@ PHASES = (
     "internal_use",
     "own_use",
 )
+#: Asked after the phase questions only when "hardly anyone uses it" meets "part of the strategy".
+CLARIFY = "use_check"
 FEARS = ("fears", "causes", "anything_else")
-ORDER = ONBOARDING + PHASES + FEARS
+ORDER = ONBOARDING + PHASES + (CLARIFY,) + FEARS
 DONE = "done"
 
 
@@ -141,7 +143,13 @@ def _next_step(step: str, answers: dict[str, Any]) -> str | None:
     if step == "privacy" and answers.get("privacy") == "no":
         return None
     index = ORDER.index(step)
-    return ORDER[index + 1] if index + 1 < len(ORDER) else None
+    following = ORDER[index + 1] if index + 1 < len(ORDER) else None
+    if following == CLARIFY and not (
+        answers.get("who_uses") in ("nobody", "enthusiasts")
+        and answers.get("where_sits") in ("coordinated", "strategy")
+    ):
+        following = FEARS[0]
+    return following
 
 
 async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
@@ -210,20 +218,28 @@ async def _finish(context: ContextTypes.DEFAULT_TYPE, chat_id: int, lang: str) -
     assert context.user_data is not None
     texts = _texts()
     answers = context.user_data["answers"]
+    stored = context.user_data.setdefault("assessments", [])
     assessment = assess(
         chat_id,
         len(context.user_data.get("history", [])) + 1,
         answers,
+        texts.catalog.rules,
         texts.catalog.dialogues,
-        texts.catalog.phase_ids,
         department_id=None,
         standing=answers.get("standing"),
     )
-    context.user_data.setdefault("assessments", []).append(asdict(assessment))
-    view = advice_context(texts.catalog.knowledge, texts.catalog.dialogues, assessment, lang, None)
-    advice = texts.catalog.renderer.render(lang, "coach/advice", min_group=MIN_GROUP, **view)
-    for part in split_message(advice):
-        await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML)
+    assessment = replace(assessment, id=len(stored) + 1)
+    stored.append(asdict(assessment))
+    advice = AdviceMessages(texts.catalog).first(lang, assessment, None, "")
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in advice.buttons]
+    )
+    parts = split_message(advice.text)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        await context.bot.send_message(
+            chat_id, part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
+        )
 
 
 class FlushingApplication(Application):  # type: ignore[type-arg]

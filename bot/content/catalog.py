@@ -11,6 +11,7 @@ from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
 
+from bot.coaching.rules import CoachingRules, load_rules
 from bot.content.knowledge import Knowledge, load_knowledge
 from bot.content.renderer import SUFFIX, Renderer
 from bot.engine.engine import DialogueEngine
@@ -44,6 +45,7 @@ class Catalog:
     engine: DialogueEngine
     knowledge: Knowledge
     renderer: Renderer
+    rules: CoachingRules
 
     @property
     def phase_ids(self) -> dict[str, list[str]]:
@@ -94,15 +96,16 @@ def check_content(
             dialogues,
             template_exists=(renderer.exists if renderer else lambda _lang, _tid: False),
             references=set(knowledge.items),
-            phase_models=set(knowledge.phase_models),
             option_sources=OPTION_SOURCES,
             finish_actions=FINISH_ACTIONS,
             stores=STORES,
         )
     )
-    if problems or renderer is None:
+    rules, rule_problems = load_rules(knowledge, dialogues)
+    problems.extend(rule_problems)
+    if problems or renderer is None or rules is None:
         return None, problems
-    return Catalog(dialogues, DialogueEngine(dialogues), knowledge, renderer), []
+    return Catalog(dialogues, DialogueEngine(dialogues), knowledge, renderer, rules), []
 
 
 def load_catalog(dialogues_dir: Path, knowledge_dir: Path) -> Catalog:
