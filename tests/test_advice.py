@@ -316,15 +316,15 @@ def test_why_this_phase_names_what_held_and_what_holds_it_back(
     text = plain(messages.more(lang, AdviceTap("why", 7, 0), current, None, "").text)
     expect = {
         "nl": [
-            "✅ Dialoog: jullie gaan het gesprek aan met klanten (‘We gaan echt het gesprek aan’).",
+            "✅ Dialoog: ‘We gaan echt het gesprek aan’",
             "⛔ Nog geen Betrokkenheid: klanten denken nog niet mee over jullie producten of diensten",
-            "✅ Centralisatie: er is een plek die de regie heeft (‘Eén afdeling heeft de regie’).",
+            "✅ Centralisatie: ‘Eén afdeling heeft de regie’",
             "⛔ Nog geen Coördinatie: er zijn nog geen afspraken of gedeelde best practices",
         ],
         "en": [
-            "✅ Dialogue: you talk with customers (‘We really talk with them’).",
+            "✅ Dialogue: ‘We really talk with them’",
             "⛔ Not yet Engagement: customers don't help improve your products or services yet (‘No’).",
-            "✅ Centralisation: there is a place that holds it together (‘One department is in control’).",
+            "✅ Centralisation: ‘One department is in control’",
             "⛔ Not yet Coordination: there are no rules or shared best practices yet (‘No, nothing yet’)",
         ],
     }[lang]
@@ -381,7 +381,7 @@ def test_the_model_behind_a_step_explains_the_model_then_the_part(
     speed = plain(str(views.lens_of("social_model.speed", lang)))
     assert "S.O.C.I.A.L." in speed
     lens = views.lens_of("social_model.speed", lang)
-    assert lens["title"].startswith("S: ")
+    assert lens["letter"] == "S"
     assert lens["note"] == catalog.knowledge.get("models.social_model").text("note_o", lang)
     cs = views.lens_of("six_cs.context", lang)
     for name in ("Connecties", "Conversaties", "Content", "Congruentie", "Context", "Continu"):
@@ -562,7 +562,9 @@ def test_a_lens_message_shows_the_concept_and_its_remedy(
         assert lens["remedy"] == item.text("remedy", lang)
     for phase in catalog.knowledge.phase_models["pilot_model"]:
         lens = views.lens_of(phase.ref, lang)
-        assert lens["details"] == [phase.text(k, lang) for k in ("people", "place", "drawback")]
+        assert [lens[k] for k in ("people", "place", "drawback")] == [
+            phase.text(k, lang) for k in ("people", "place", "drawback")
+        ]
 
 
 def test_unknown_answers_and_tensions_are_said_in_the_first_message(

@@ -148,8 +148,10 @@ class AdviceViews:
     # -- why this phase --------------------------------------------------------------------------
 
     def _gate_view(self, reading_gate: GateReading, reading: Reading, lang: str) -> dict[str, Any]:
+        held = [self._reason(r, reading, lang, True) for r in reading_gate.requirements(Verdict.MET)]
         return {
             "name": self._phase_name(reading_gate.gate.model, reading_gate.gate.phase, lang),
+            "answers": ", ".join(f"‘{a}’" for a in dict.fromkeys(r["answer"] for r in held if r["answer"])),
             "held": [self._reason(r, reading, lang, True) for r in reading_gate.requirements(Verdict.MET)],
             "missing": [
                 self._reason(r, reading, lang, False) for r in reading_gate.requirements(Verdict.MISSING)
@@ -299,10 +301,13 @@ class AdviceViews:
             "model_title": model.text("title", lang) if model else "",
             "model_text": model.text("text", lang) if model else "",
             "note": model.text("note_o", lang) if model and "note_o" in model.fields else "",
-            "title": f"{letter}: {title}" if letter else title,
+            "letter": str(letter or ""),
+            "title": title,
             "text": item.text(text_key, lang) if text_key else "",
             "remedy": item.text("remedy", lang) if "remedy" in item.fields else "",
-            "details": [],
+            "people": "",
+            "place": "",
+            "drawback": "",
         }
 
     def _phase_lens(self, item: Item, lang: str) -> dict[str, Any]:
@@ -312,10 +317,13 @@ class AdviceViews:
             "model_title": header.text("name", lang),
             "model_text": header.text("about", lang),
             "note": "",
+            "letter": "",
             "title": "",
             "text": "",
             "remedy": "",
-            "details": [],
+            "people": "",
+            "place": "",
+            "drawback": "",
         }
         if len(parts) == 2:
             key = "advice" if "advice" in header.fields else "definition"
@@ -323,5 +331,6 @@ class AdviceViews:
             return view
         view["title"] = item.text("name", lang)
         view["text"] = item.text("character", lang)
-        view["details"] = [item.text(k, lang) for k in ("people", "place", "drawback") if k in item.fields]
+        for key in ("people", "place", "drawback"):
+            view[key] = item.text(key, lang) if key in item.fields else ""
         return view
