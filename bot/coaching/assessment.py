@@ -43,6 +43,7 @@ class Reading:
     estimates: Mapping[str, PhaseEstimate]
     personal: GateReading
     weakest_c: str | None
+    gaps: Mapping[str, int]
     unknown: tuple[str, ...]
     tensions: tuple[str, ...]
     run_id: int = 0
@@ -123,6 +124,7 @@ def read(
         estimates=estimates,
         personal=read_gate(rules.personal, kept),
         weakest_c=weakest,
+        gaps=dict(gaps),
         unknown=unknown,
         tensions=(),
         run_id=run_id,
@@ -153,6 +155,7 @@ def assess(
         "answers": dict(reading.answers),
         "unknown": list(reading.unknown),
         "tensions": list(reading.tensions),
+        "gaps": dict(reading.gaps),
     }
     return Assessment(
         person_id=person_id,
