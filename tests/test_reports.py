@@ -23,7 +23,8 @@ from bot.reports.aggregates import month_starts
 from bot.reports.anonymity import ORG, OTHER, Block, fold, protect, protect_column
 from bot.reports.chart import build_figure, figure_texts, render_png
 from bot.reports.csv_export import to_csv
-from bot.reports.report import AggregateReport, build_report, categories_of, render_text
+from bot.reports.report import AggregateReport, build_report, categories_of
+from bot.reports.text import render_text
 from bot.storage.database import Database
 from bot.storage.models import assessments_table, people_table
 from tests.support.telegram_html import check_html

@@ -34,7 +34,8 @@ from bot.content.catalog import Catalog, load_catalog
 from bot.reports.aggregates import RawCounts
 from bot.reports.chart import build_figure, figure_texts
 from bot.reports.csv_export import to_csv
-from bot.reports.report import assemble, render_text
+from bot.reports.report import assemble
+from bot.reports.text import render_text
 from bot.storage.models import CAUSE_IDS, FEAR_IDS
 
 PRESENCE = ("presence", "dialogue", "engagement", "social_business")
