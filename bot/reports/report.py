@@ -130,9 +130,15 @@ class _Family:
 
 
 def categories_of(knowledge: Knowledge) -> Categories:
-    """The categories the SQL counts, from knowledge/ (phase ids in order, the six C's lens ids)."""
+    """The categories the SQL counts, from knowledge/ (phase ids in order, the six C's lens ids,
+    fears and causes): a fear added there is counted without any change to code or schema."""
     phases = {model: [p.id for p in items] for model, items in knowledge.phase_models.items()}
-    return Categories(phases=phases, six_cs=[item.ref for item in knowledge.kind("six_cs")])
+    return Categories(
+        phases=phases,
+        six_cs=[item.ref for item in knowledge.kind("six_cs")],
+        fears=[item.id for item in knowledge.kind("fears")],
+        causes=[item.id for item in knowledge.kind("causes")],
+    )
 
 
 def labels_of(catalog: Catalog, lang: str) -> dict[str, str]:
