@@ -16,7 +16,7 @@ from sqlalchemy.exc import StatementError
 
 from bot.domain import AnswerRecord, Assessment, Person, Position, Role, Standing
 from bot.storage.database import Database, alembic_config, script_heads
-from bot.storage.errors import StaleVersion
+from bot.storage.errors import StaleVersion, StorageUnavailable
 from bot.storage.models import FINDING_ID_MAX, Base, assessment_findings_table, people_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -717,6 +717,47 @@ async def test_sqlite_read_only_transaction_does_not_wait_for_a_writer(sqlite_da
     finally:
         release.set()
         await task
+
+
+async def test_read_snapshot_for_reports(database: Database) -> None:
+    """Database.read(): the public way for aggregate SQL to read, on both backends."""
+    await _person(database, "counted")
+    async with database.read() as connection:
+        assert await connection.scalar(select(func.count()).select_from(people_table)) == 1
+
+
+async def test_sqlite_read_snapshot_does_not_wait_for_a_writer(sqlite_database: Database) -> None:
+    """A report must never make a turn wait, nor wait for one: read() starts DEFERRED on SQLite."""
+    database = sqlite_database
+    await _person(database, "reader-sees-me")
+    writer_holds_lock = asyncio.Event()
+    release = asyncio.Event()
+
+    async def writer() -> None:
+        async with database.transaction() as repo:
+            await repo.people.person_for_update("telegram", "writer")
+            writer_holds_lock.set()
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await writer_holds_lock.wait()
+    try:
+        async with asyncio.timeout(2), database.read() as connection:
+            seen = await connection.scalar(select(func.count()).select_from(people_table))
+        assert seen == 1  # the writer's uncommitted person is not in the snapshot
+    finally:
+        release.set()
+        await task
+
+
+async def test_read_from_an_unreachable_server_is_storage_unavailable() -> None:
+    database = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    try:
+        with pytest.raises(StorageUnavailable):
+            async with database.read() as connection:
+                await connection.execute(select(1))
+    finally:
+        await database.dispose()
 
 
 def test_packaging_ships_the_migrations() -> None:

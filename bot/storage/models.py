@@ -1,6 +1,6 @@
 """The relational schema; the single source Alembic migrations are generated from and checked against.
 
-Rows never leave bot.storage: the repository maps them to the plain dataclasses of bot.domain.
+Rows never leave bot.storage: the repositories map them to the plain dataclasses of bot.domain.
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ class ProcessedUpdateRow(Base):
 
 
 def _table(row: type[Base]) -> Table:
-    """Declarative classes type `__table__` loosely; the repository wants Core Tables."""
+    """Declarative classes type `__table__` loosely; the repositories want Core Tables."""
     table = row.__table__
     assert isinstance(table, Table)
     return table
