@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Subquery,
     and_,
     case,
     distinct,
@@ -123,7 +124,7 @@ def _findings(categories: Categories) -> list[tuple[str, str, str]]:
     ]
 
 
-def finding_flags(categories: Categories) -> Any:
+def finding_flags(categories: Categories) -> Subquery:
     """One row per assessment with findings: a 0/1 column `found<i>` per counted fear and cause.
 
     A single GROUP BY over assessment_findings, LEFT JOINed to the assessments (those without
