@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.coaching.advice import AdviceViews
 from bot.coaching.assessment import Reading, reading_of
+from bot.coaching.rules import CoachingRules
 from bot.content.catalog import Catalog
 from bot.conversation import Button, Message
 from bot.domain import Assessment
@@ -49,15 +50,16 @@ class AdviceTap:
 class AdviceMessages:
     """Renders the advice for one assessment in one language."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, rules: CoachingRules) -> None:
         self.catalog = catalog
-        self.views = AdviceViews(catalog.knowledge, catalog.dialogues, catalog.rules)
+        self.rules = rules
+        self.views = AdviceViews(catalog.knowledge, catalog.dialogues, rules)
 
     def _render(self, lang: str, template: str, **context: object) -> str:
         return self.catalog.renderer.render(lang, template, **context)
 
     def _reading(self, assessment: Assessment) -> Reading | None:
-        return reading_of(assessment, self.catalog.rules, self.catalog.dialogues)
+        return reading_of(assessment, self.rules, self.catalog.dialogues)
 
     def buttons(
         self, lang: str, assessment_id: int, reading: Reading, rank: int, shown: str | None = None

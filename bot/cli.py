@@ -17,7 +17,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot import PROJECT_ROOT
-from bot.content.catalog import ContentError, check_content
+from bot.coaching.rules import check_all
+from bot.content.catalog import ContentError
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 
@@ -140,7 +141,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reports(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.reports.terminal import demo_command, report_command
+    from bot.channels.terminal_report import demo_command, report_command
 
     if args.months < 1 or getattr(args, "people", 1) < 1 or getattr(args, "departments", 1) < 1:
         return _fail("--people, --departments and --months must be at least 1", EXIT_USAGE)
@@ -178,7 +179,7 @@ def _webhook(settings: Settings, args: argparse.Namespace) -> int:
 def _validate(settings: Settings, seeds: Path | None) -> int:
     default_seeds = PROJECT_ROOT.parent / "shared" / "seeds"
     seeds = seeds or (default_seeds if default_seeds.is_dir() else None)
-    catalog, problems = check_content(settings.dialogues_dir, settings.knowledge_dir, seeds)
+    catalog, problems = check_all(settings.dialogues_dir, settings.knowledge_dir, seeds)
     for problem in problems:
         print(problem, file=sys.stderr)
     if catalog is None:
@@ -213,23 +214,23 @@ async def _departments(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 if args.action == "add":
                     for name in args.names:
-                        department = await repo.add_department(name)
+                        department = await repo.departments.add_department(name)
                         print(f"added: {department.name}")
                 elif args.action == "rename":
-                    found = await repo.department_by_name(args.old)
+                    found = await repo.departments.department_by_name(args.old)
                     if found is None:
                         return _fail(f"no department called {args.old!r}")
-                    renamed = await repo.rename_department(found.id, args.new)
+                    renamed = await repo.departments.rename_department(found.id, args.new)
                     print(f"renamed: {found.name} -> {renamed.name}")
                 elif args.action == "remove":
-                    found = await repo.department_by_name(args.name)
+                    found = await repo.departments.department_by_name(args.name)
                     if found is None:
                         return _fail(f"no department called {args.name!r}")
-                    await repo.remove_department(found.id)
+                    await repo.departments.remove_department(found.id)
                     print(f"removed: {found.name}")
             except ValueError as error:
                 return _fail(str(error))
-            for department in await repo.departments():
+            for department in await repo.departments.departments():
                 print(department.name)
         return 0
     finally:

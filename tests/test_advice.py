@@ -22,6 +22,7 @@ from bot.coaching.advice import AdviceViews
 from bot.coaching.assessment import Reading, assess, read, reading_of
 from bot.coaching.gates import Verdict, open_requirements
 from bot.coaching.ranking import rank, ranked_steps
+from bot.coaching.rules import CoachingRules, rules_of
 from bot.coaching.steps import AdviceStep
 from bot.content.catalog import Catalog, load_catalog
 from bot.domain import Assessment
@@ -48,14 +49,24 @@ def catalog() -> Catalog:
     return load_catalog(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge")
 
 
+_RULES: dict[int, CoachingRules] = {}
+
+
+def rules_for(catalog: Catalog) -> CoachingRules:
+    """The coaching rules of a catalog, read once per catalog."""
+    if id(catalog) not in _RULES:
+        _RULES[id(catalog)] = rules_of(catalog)
+    return _RULES[id(catalog)]
+
+
 @pytest.fixture(scope="module")
 def views(catalog: Catalog) -> AdviceViews:
-    return AdviceViews(catalog.knowledge, catalog.dialogues, catalog.rules)
+    return AdviceViews(catalog.knowledge, catalog.dialogues, rules_for(catalog))
 
 
 @pytest.fixture(scope="module")
 def messages(catalog: Catalog) -> AdviceMessages:
-    return AdviceMessages(catalog)
+    return AdviceMessages(catalog, rules_for(catalog))
 
 
 def visible_length(markup: str) -> int:
@@ -85,7 +96,7 @@ def reading_for(
 ) -> Reading:
     return read(
         answers_of(phase_answers, fears, causes),
-        catalog.rules,
+        rules_for(catalog),
         catalog.dialogues,
         standing=role,
         run_id=run_id,
@@ -95,7 +106,7 @@ def reading_for(
 def stored(
     catalog: Catalog, answers: Mapping[str, Any], role: str, run_id: int = 1, id_: int = 7
 ) -> Assessment:
-    return replace(assess(1, run_id, answers, catalog.rules, catalog.dialogues, standing=role), id=id_)
+    return replace(assess(1, run_id, answers, rules_for(catalog), catalog.dialogues, standing=role), id=id_)
 
 
 def first_text(
@@ -148,7 +159,7 @@ def contradictions(step: AdviceStep, reading: Reading, catalog: Catalog) -> list
 
 
 def _requirement_refs(catalog: Catalog) -> set[str]:
-    return set(catalog.rules.requirement_refs)
+    return set(rules_for(catalog).requirement_refs)
 
 
 def combinations() -> list[tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]]:
@@ -173,7 +184,7 @@ def test_five_hundred_combinations_get_a_fitting_first_step_on_one_screen(
     problems: list[str] = []
     for role, answers, fears, causes in combos:
         reading = reading_for(catalog, answers, role, fears, causes)
-        ranked = ranked_steps(reading, catalog.rules)
+        ranked = ranked_steps(reading, rules_for(catalog))
         assert len(ranked) >= 2, (role, answers)  # "another step" always has another
         for shown in ranked[:3]:  # the first message and two presses on "another step"
             problems.extend(contradictions(shown, reading, catalog))
@@ -191,17 +202,19 @@ def test_five_hundred_combinations_get_a_fitting_first_step_on_one_screen(
 
 def test_named_fears_and_causes_move_the_ranking(catalog: Catalog) -> None:
     answers = {**START, "own_use": "never"}
-    plain_first = ranked_steps(reading_for(catalog, answers, "employee"), catalog.rules)[0].id
-    worried = ranked_steps(reading_for(catalog, answers, "employee", fears=("time_loss",)), catalog.rules)[0]
+    plain_first = ranked_steps(reading_for(catalog, answers, "employee"), rules_for(catalog))[0].id
+    worried = ranked_steps(
+        reading_for(catalog, answers, "employee", fears=("time_loss",)), rules_for(catalog)
+    )[0]
     assert worried.id != plain_first
     assert "fears.time_loss" in worried.addresses
     manager = ranked_steps(
-        reading_for(catalog, answers, "middle_manager", causes=("middle_managers",)), catalog.rules
+        reading_for(catalog, answers, "middle_manager", causes=("middle_managers",)), rules_for(catalog)
     )
     assert manager[0].id == "manager_try_it_yourself"  # the manager's own first use comes first
     using = {**answers, "own_use": "sometimes"}
     manager = ranked_steps(
-        reading_for(catalog, using, "middle_manager", causes=("middle_managers",)), catalog.rules
+        reading_for(catalog, using, "middle_manager", causes=("middle_managers",)), rules_for(catalog)
     )
     assert manager[0].id == "manager_facilitator"
 
@@ -230,7 +243,7 @@ def test_the_ranking_rule_in_order(catalog: Catalog) -> None:
         step("gate_plain", (o2,)),
         step("beyond_the_next_gate", (o3, "fears.security")),
     ]
-    ranked = [s.id for s in rank(reading, steps, catalog.rules.gate_targets)]
+    ranked = [s.id for s in rank(reading, steps, rules_for(catalog).gate_targets)]
     assert ranked == [
         "gate_named",
         "gate_weakest_c",
@@ -248,7 +261,7 @@ def test_the_lowest_gate_comes_first(catalog: Catalog) -> None:
     for pattern, own, role in itertools.product(PATTERNS, OWN_USES, ROLES):
         reading = reading_for(catalog, {**pattern.answers, "own_use": own}, role)
         barriers = open_requirements(reading.estimates, reading.personal)
-        ranked = ranked_steps(reading, catalog.rules)
+        ranked = ranked_steps(reading, rules_for(catalog))
 
         def barrier(step: AdviceStep) -> int:
             return min((barriers[a] for a in step.addresses if a in barriers), default=99)  # noqa: B023
@@ -260,7 +273,7 @@ def test_the_lowest_gate_comes_first(catalog: Catalog) -> None:
 
 def test_the_enthusiastic_are_invited_to_the_workshop(catalog: Catalog) -> None:
     reading = reading_for(catalog, {**PATTERNS[-2].answers, "own_use": "daily"}, "employee")
-    ids = [s.id for s in ranked_steps(reading, catalog.rules)]
+    ids = [s.id for s in ranked_steps(reading, rules_for(catalog))]
     assert ids[0] == "employee_workshop_or_champion"
 
 
@@ -271,9 +284,10 @@ def test_every_step_can_be_someones_first_or_second(catalog: Catalog) -> None:
         ROLES, [{**p.answers, "own_use": o} for p in PATTERNS for o in OWN_USES], FEAR_SETS, CAUSE_SETS
     ):
         shown.update(
-            s.id for s in ranked_steps(reading_for(catalog, answers, role, fears, causes), catalog.rules)[:2]
+            s.id
+            for s in ranked_steps(reading_for(catalog, answers, role, fears, causes), rules_for(catalog))[:2]
         )
-    assert {s.id for s in catalog.rules.steps} - shown == set()
+    assert {s.id for s in rules_for(catalog).steps} - shown == set()
 
 
 # -- the messages ------------------------------------------------------------------------------------
@@ -287,7 +301,7 @@ def test_the_first_message_names_both_phases_one_step_and_why(
     message = messages.first(lang, stored(catalog, answers, "middle_manager"), None, "")
     text = plain(message.text)
     reading = reading_for(catalog, answers, "middle_manager")
-    step = ranked_steps(reading, catalog.rules)[0]
+    step = ranked_steps(reading, rules_for(catalog))[0]
     held = {"nl": "Nog geen Dialoog: jullie zenden vooral.", "en": "Not yet Dialogue: you mostly broadcast."}
     assert held[lang] in text
     assert {"nl": "Volledige integratie (4/4)", "en": "Full integration (4/4)"}[lang] in text
@@ -302,7 +316,7 @@ def test_the_first_message_names_both_phases_one_step_and_why(
             "en": ["Why this phase?", "Another step", "The model behind it"],
         }[lang]
     )  # nothing named: no worries button
-    for other in catalog.rules.steps:
+    for other in rules_for(catalog).steps:
         if other.id != step.id:
             assert catalog.knowledge.get(other.ref).text("text", lang) not in text
 
@@ -362,7 +376,7 @@ def test_another_step_walks_the_ranking_and_wraps_around(
 ) -> None:
     answers = answers_of({**START, "own_use": "sometimes"}, fears=("security",))
     current = stored(catalog, answers, "employee")
-    ranked = ranked_steps(reading_of(current, catalog.rules, catalog.dialogues), catalog.rules)  # type: ignore[arg-type]
+    ranked = ranked_steps(reading_of(current, rules_for(catalog), catalog.dialogues), rules_for(catalog))  # type: ignore[arg-type]
     for at, step in enumerate(ranked):
         message = messages.more(lang, AdviceTap("step", 7, at), current, None, "")
         assert catalog.knowledge.get(step.ref).text("text", lang) in plain(message.text)
@@ -467,7 +481,7 @@ def test_the_o_of_social_is_not_invented(catalog: Catalog) -> None:
 def test_no_step_preaches_conversation_or_centralising_in_one_department(catalog: Catalog) -> None:
     """Seed 000 mocks "you must above all start the conversation"; seed 003 closes with "don't park it
     with one department": neither is a step."""
-    for step in catalog.rules.steps:
+    for step in rules_for(catalog).steps:
         text = catalog.knowledge.get(step.ref).text("text", "en").lower()
         assert "one channel where your customers" not in text
         assert "take it on centrally" not in text
@@ -519,7 +533,7 @@ def reached(catalog: Catalog, reading: Reading) -> set[str]:
     """What one person sees in the first message or one tap away: the step and its lens, the next
     step and its lens, the worries they named (with this check's example), why this phase."""
     seen = {"definition", f"why:phases.pilot_model.{reading.estimates['pilot_model'].phase}"}
-    for step in ranked_steps(reading, catalog.rules)[:2]:
+    for step in ranked_steps(reading, rules_for(catalog))[:2]:
         seen.update((step.ref, step.lens, f"{reading.standing}:{step.lens}"))
     seen.update(f"fears.{f}" for f in reading.fears)
     seen.update(f"causes.{c}" for c in reading.causes)
@@ -615,6 +629,6 @@ def test_the_met_requirements_are_never_what_a_first_step_works_on(catalog: Cata
     met = {
         r.ref for e in reading.estimates.values() for g in e.passed for r, v in g.verdicts if v is Verdict.MET
     }
-    first = ranked_steps(reading, catalog.rules)[0]
-    worked_on = [a for a in first.addresses if a in catalog.rules.requirement_refs]
+    first = ranked_steps(reading, rules_for(catalog))[0]
+    worked_on = [a for a in first.addresses if a in rules_for(catalog).requirement_refs]
     assert worked_on and not set(worked_on) <= met

@@ -1,7 +1,7 @@
 """The coaching: answers -> assessment -> advice, and the coach end to end over a real database.
 
-The first half checks the substance of the advice on the pure functions (assess, advice_context,
-the advice template). The second half drives Coach.handle with taps and text, on SQLite and on
+The first half checks that the answer sets used below land on their phases (read, ranked_steps);
+the second half drives Coach.handle with taps and text, on SQLite and on
 PostgreSQL, and looks at what was stored.
 """
 
@@ -19,6 +19,7 @@ from bot import PROJECT_ROOT
 from bot.coach import Coach
 from bot.coaching.assessment import read
 from bot.coaching.ranking import ranked_steps
+from bot.coaching.rules import CoachingRules, rules_of
 from bot.content.catalog import Catalog, load_catalog
 from bot.conversation import Button, Command, Outcome, Start, Tap, Text, Visitor
 from bot.domain import Person
@@ -89,6 +90,16 @@ def catalog() -> Catalog:
     return load_catalog(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge")
 
 
+_RULES: dict[int, CoachingRules] = {}
+
+
+def rules_for(catalog: Catalog) -> CoachingRules:
+    """The coaching rules of a catalog, read once per catalog."""
+    if id(catalog) not in _RULES:
+        _RULES[id(catalog)] = rules_of(catalog)
+    return _RULES[id(catalog)]
+
+
 def plain(markup: str) -> str:
     """The advice as a person reads it: tags gone, entities (&#39; for ') decoded."""
     return html.unescape(re.sub(r"<[^>]+>", "", markup))
@@ -102,13 +113,15 @@ def first_step(
     catalog: Catalog, answers: Mapping[str, Any], standing: str, fears=("none",), causes=("none",)
 ):
     every = {**answers, "fears": list(fears), "causes": list(causes), "anything_else": "skip"}
-    return ranked_steps(read(every, catalog.rules, catalog.dialogues, standing=standing), catalog.rules)[0]
+    return ranked_steps(
+        read(every, rules_for(catalog), catalog.dialogues, standing=standing), rules_for(catalog)
+    )[0]
 
 
 @pytest.mark.parametrize("level", [1, 2, 3, 4])
 def test_the_level_answers_reach_their_level_on_both_models(catalog: Catalog, level: int) -> None:
     """The answer sets the end-to-end tests below use land where they say (gates: test_phase_gates)."""
-    reading = read(LEVEL_ANSWERS[level], catalog.rules, catalog.dialogues)
+    reading = read(LEVEL_ANSWERS[level], rules_for(catalog), catalog.dialogues)
     assert reading.estimates["presence_model"].phase == PRESENCE[level - 1]
     assert reading.estimates["pilot_model"].phase == PILOT[level - 1]
 
@@ -192,7 +205,7 @@ def coach(database: Database, catalog: Catalog) -> Coach:
 
 async def person_of(database: Database, external_id: str) -> Person | None:
     async with database.transaction() as repo:
-        return await repo.person_for_update("telegram", external_id, create=False)
+        return await repo.people.person_for_update("telegram", external_id, create=False)
 
 
 async def rows_about(database: Database, person_id: int) -> dict[str, int]:
@@ -223,7 +236,7 @@ async def test_full_onboarding_check_fears_and_advice_by_taps(
     coach: Coach, database: Database, catalog: Catalog, lang: str
 ) -> None:
     async with database.transaction() as repo:
-        sales = await repo.add_department("Sales")
+        sales = await repo.departments.add_department("Sales")
     chat = Chat(coach, "1001", hint="nl" if lang == "en" else "en")
     first = await chat.send(Start())
     assert [b.label for b in chat.buttons] == ["Nederlands", "English"]
@@ -261,7 +274,7 @@ async def test_full_onboarding_check_fears_and_advice_by_taps(
     for model, phase in (("presence_model", "dialogue"), ("pilot_model", "centralisation")):
         assert catalog.knowledge.phase(model, phase).text("name", lang) in text
     step = first_step(catalog, LEVEL_ANSWERS[2], "middle_manager", ("time_loss", "role_loss"), ("culture",))
-    assert "middle_manager" in catalog.rules.step(step.id).roles  # type: ignore[union-attr]
+    assert "middle_manager" in rules_for(catalog).step(step.id).roles  # type: ignore[union-attr]
     assert text_of(catalog, step.ref, "text", lang) in text
     assert text_of(catalog, step.ref, "why", lang) in text
     assert len(text) <= 900
@@ -286,11 +299,11 @@ async def test_full_onboarding_check_fears_and_advice_by_taps(
     await chat.tap_label(labels[2])
     reading = read(
         {**LEVEL_ANSWERS[2], "fears": ["time_loss", "role_loss"], "causes": ["culture"]},
-        catalog.rules,
+        rules_for(catalog),
         catalog.dialogues,
         standing="middle_manager",
     )
-    second = ranked_steps(reading, catalog.rules)[1]
+    second = ranked_steps(reading, rules_for(catalog))[1]
     assert text_of(catalog, second.ref, "text", lang) in chat.text()
     await chat.tap_label(labels[3])
     assert ("Het model erachter" if lang == "nl" else "The model behind it") in chat.text()
@@ -300,9 +313,9 @@ async def test_full_onboarding_check_fears_and_advice_by_taps(
     assert (person.language, person.consent, person.standing) == (lang, True, "middle_manager")
     assert person.department_id == sales.id
     async with database.transaction() as repo:
-        (stored,) = await repo.assessments(person.id)
+        (stored,) = await repo.assessments.assessments(person.id)
         data = await repo.personal_data(person.id)
-        position = await repo.position(person.id)
+        position = await repo.positions.position(person.id)
     assert (stored.phase_presence_model, stored.phase_pilot_model) == ("dialogue", "centralisation")
     assert stored.fears == ("time_loss", "role_loss")
     assert stored.causes == ("culture",)
@@ -366,7 +379,7 @@ async def test_forget_declined_keeps_everything(coach: Coach, database: Database
 
 async def test_mydata_shows_only_that_persons_answers(coach: Coach, database: Database) -> None:
     async with database.transaction() as repo:
-        await repo.add_department("Finance")
+        await repo.departments.add_department("Finance")
     anna = Chat(coach, "3001")
     await anna.onboard("en", standing="middle_manager")
     await anna.check(LEVEL_ANSWERS[2], fears=["time_loss"], anything_else="anna's own words")
@@ -427,7 +440,7 @@ async def test_cancel_stops_the_check_and_keeps_answers(coach: Coach, database: 
     assert "Stopped" in chat.text()
     assert cancelled.changed
     async with database.transaction() as repo:
-        position = await repo.position(person.id)
+        position = await repo.positions.position(person.id)
     assert position is not None
     assert position.state == END
     assert (await rows_about(database, person.id))["answers.person_id"] == answers_before
@@ -495,7 +508,7 @@ async def test_a_re_check_shows_the_change_since_the_previous_one(
     person = await person_of(database, "7001")
     assert person is not None
     async with database.transaction() as repo:
-        newest, older = await repo.assessments(person.id)
+        newest, older = await repo.assessments.assessments(person.id)
     assert newest.run_id > older.run_id
     assert (newest.phase_presence_model, older.phase_presence_model) == ("social_business", "presence")
 
@@ -556,7 +569,7 @@ async def test_contradicting_answers_get_one_clarifying_question(coach: Coach, d
     person = await person_of(database, "7004")
     assert person is not None
     async with database.transaction() as repo:
-        (stored,) = await repo.assessments(person.id)
+        (stored,) = await repo.assessments.assessments(person.id)
     assert stored.phase_pilot_model == "centralisation"
     assert stored.scores["tensions"] == ["tensions.use_or_plan"]
     assert stored.scores["answers"]["use_check"] == "unknown"

@@ -18,6 +18,7 @@ import pytest
 from bot import PROJECT_ROOT
 from bot.coaching.assessment import UNCERTAIN_AFTER, read
 from bot.coaching.gates import UNKNOWN, Verdict, estimate
+from bot.coaching.rules import CoachingRules, rules_of
 from bot.content.catalog import Catalog, load_catalog
 from bot.content.seed_quotes import SeedTexts
 
@@ -50,8 +51,18 @@ def catalog() -> Catalog:
     return load_catalog(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge")
 
 
+_RULES: dict[int, CoachingRules] = {}
+
+
+def rules_for(catalog: Catalog) -> CoachingRules:
+    """The coaching rules of a catalog, read once per catalog."""
+    if id(catalog) not in _RULES:
+        _RULES[id(catalog)] = rules_of(catalog)
+    return _RULES[id(catalog)]
+
+
 def phases(catalog: Catalog, answers: Mapping[str, Any]) -> tuple[str, str]:
-    reading = read(answers, catalog.rules, catalog.dialogues)
+    reading = read(answers, rules_for(catalog), catalog.dialogues)
     return reading.estimates["presence_model"].phase, reading.estimates["pilot_model"].phase
 
 
@@ -441,7 +452,7 @@ def test_answer_pattern_gives_its_phase_on_both_models(catalog: Catalog, pattern
     assert SeedTexts.read(SEEDS).contains(pattern.seed, pattern.sentence), (
         "the rule's sentence is not in its seed"
     )
-    reading = read(pattern.answers, catalog.rules, catalog.dialogues)
+    reading = read(pattern.answers, rules_for(catalog), catalog.dialogues)
     got = (reading.estimates["presence_model"].phase, reading.estimates["pilot_model"].phase)
     assert got == (pattern.presence, pattern.pilot)
     assert reading.uncertain is (pattern.uncertain or bool(pattern.tensions))
@@ -449,33 +460,33 @@ def test_answer_pattern_gives_its_phase_on_both_models(catalog: Catalog, pattern
 
 
 def test_what_holds_a_phase_back_is_the_answer_that_fails_its_gate(catalog: Catalog) -> None:
-    reading = read({**TOP, "with_customers": "broadcast"}, catalog.rules, catalog.dialogues)
+    reading = read({**TOP, "with_customers": "broadcast"}, rules_for(catalog), catalog.dialogues)
     presence = reading.estimates["presence_model"]
     assert presence.next is not None
     assert presence.next.gate.phase == "dialogue"
     missing = [r.ref for r in presence.next.requirements(Verdict.MISSING)]
     assert missing == ["phases.presence_model.dialogue.conversation"]
-    pilot = read({**TOP, "policy": "none", "customer_service": "no"}, catalog.rules, catalog.dialogues)
+    pilot = read({**TOP, "policy": "none", "customer_service": "no"}, rules_for(catalog), catalog.dialogues)
     held = pilot.estimates["pilot_model"].next
     assert held is not None
     assert [r.step for r in held.requirements(Verdict.MISSING)] == ["policy", "customer_service"]
 
 
 def test_a_gate_left_open_by_dont_know_says_the_phase_may_be_higher(catalog: Catalog) -> None:
-    reading = read({**TOP, "policy": UNKNOWN}, catalog.rules, catalog.dialogues)
+    reading = read({**TOP, "policy": UNKNOWN}, rules_for(catalog), catalog.dialogues)
     pilot = reading.estimates["pilot_model"]
     assert pilot.phase == "centralisation"
     assert pilot.may_be_higher
-    definite = read({**TOP, "policy": "none"}, catalog.rules, catalog.dialogues).estimates["pilot_model"]
+    definite = read({**TOP, "policy": "none"}, rules_for(catalog), catalog.dialogues).estimates["pilot_model"]
     assert definite.phase == "centralisation"
     assert not definite.may_be_higher
 
 
 def test_too_many_dont_knows_make_the_estimate_uncertain(catalog: Catalog) -> None:
     unknowns = dict.fromkeys(HAS_UNKNOWN[:UNCERTAIN_AFTER], UNKNOWN)
-    assert read({**TOP, **unknowns}, catalog.rules, catalog.dialogues).uncertain
+    assert read({**TOP, **unknowns}, rules_for(catalog), catalog.dialogues).uncertain
     fewer = dict.fromkeys(HAS_UNKNOWN[: UNCERTAIN_AFTER - 1], UNKNOWN)
-    assert not read({**TOP, **fewer}, catalog.rules, catalog.dialogues).uncertain
+    assert not read({**TOP, **fewer}, rules_for(catalog), catalog.dialogues).uncertain
 
 
 # -- properties over every combination --------------------------------------------------------------
@@ -507,7 +518,7 @@ def every_combination() -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="module")
 def levels(catalog: Catalog) -> dict[tuple[str, ...], tuple[int, int]]:
     """(presence level, pilot level) of every combination, from the real gates."""
-    gates = catalog.rules.gates
+    gates = rules_for(catalog).gates
     found: dict[tuple[str, ...], tuple[int, int]] = {}
     for answers in every_combination():
         key = (*(answers[s] for s in STEPS), answers.get("use_check", ""))
@@ -599,7 +610,7 @@ def test_no_never_raises_and_dont_know_is_not_no(levels: dict[tuple[str, ...], t
 
 def test_no_gate_reads_the_persons_own_use(catalog: Catalog) -> None:
     """Both models describe the organisation; the person's own use shapes the step only."""
-    for model_gates in catalog.rules.gates.values():
+    for model_gates in rules_for(catalog).gates.values():
         for gate in model_gates:
             for requirement in gate.requirements:
                 assert "own_use" not in requirement.passes.names()

@@ -15,7 +15,7 @@ import pytest
 
 from bot import PROJECT_ROOT
 from bot.cli import main
-from bot.content.catalog import check_content
+from bot.coaching.rules import check_all
 from bot.content.seed_quotes import SeedTexts
 from bot.engine.loader import ContentProblem
 
@@ -315,7 +315,7 @@ def matches(problem: ContentProblem, content: Content, expect: Expect) -> bool:
 
 
 def test_shipped_content_has_no_problems() -> None:
-    catalog, problems = check_content(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge", SEEDS)
+    catalog, problems = check_all(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge", SEEDS)
     assert problems == []
     assert catalog is not None
     assert set(catalog.dialogues) >= {"onboarding", "phase_check", "fears"}
@@ -332,7 +332,7 @@ def test_cli_validate_passes_on_shipped_files(monkeypatch: pytest.MonkeyPatch, c
 
 def test_a_copy_of_the_shipped_content_passes(content: Content) -> None:
     # Guards the cases below: what fails there is the one thing they broke.
-    catalog, problems = check_content(content.dialogues, content.knowledge)
+    catalog, problems = check_all(content.dialogues, content.knowledge)
     assert problems == []
     assert catalog is not None
 
@@ -340,7 +340,7 @@ def test_a_copy_of_the_shipped_content_passes(content: Content) -> None:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_broken_content_is_named_by_file_and_line(content: Content, name: str) -> None:
     expected = CASES[name](content)
-    catalog, problems = check_content(content.dialogues, content.knowledge)
+    catalog, problems = check_all(content.dialogues, content.knowledge)
     assert catalog is None
     for expect in expected:
         assert any(matches(p, content, expect) for p in problems), f"expected {expect} among:\n" + "\n".join(
@@ -368,14 +368,14 @@ def test_cli_validate_fails_naming_file_and_line(
 def test_every_problem_is_reported_in_one_run(content: Content) -> None:
     expected = [*unknown_state(content), *knowledge_text_without_english(content)]
     expected += coach_template_only_in_dutch(content)
-    _, problems = check_content(content.dialogues, content.knowledge)
+    _, problems = check_all(content.dialogues, content.knowledge)
     for expect in expected:
         assert any(matches(p, content, expect) for p in problems)
 
 
 def test_a_missing_required_dialogue_is_named(content: Content) -> None:
     content.path("dialogues/fears.yaml").unlink()
-    _, problems = check_content(content.dialogues, content.knowledge)
+    _, problems = check_all(content.dialogues, content.knowledge)
     assert any(p.path == content.dialogues and "'fears' is missing" in p.message for p in problems)
     # phase_check's `then: fears` now points nowhere, on its own line.
     line = content.line_of("dialogues/phase_check.yaml", "then: fears")
@@ -388,7 +388,7 @@ def test_a_citation_of_a_missing_seed_is_named(content: Content, tmp_path: Path)
     for seed in SEEDS.glob("*.txt"):
         if not seed.name.startswith("002_"):
             shutil.copy(seed, seeds / seed.name)
-    _, problems = check_content(content.dialogues, content.knowledge, seeds)
+    _, problems = check_all(content.dialogues, content.knowledge, seeds)
     line = content.line_of("knowledge/causes.yaml", "- id: silo") + 1
     assert any(
         p.path == content.path("knowledge/causes.yaml") and p.line == line and "does not exist" in p.message
@@ -417,7 +417,7 @@ def test_a_quote_not_in_its_seed_fails_validate_with_seeds(
     )
     line = content.line_of(f, "aan elkaar gekoppeld zijn")
     # Without the seeds nothing can be held against them; with them, the quote is named.
-    assert check_content(content.dialogues, content.knowledge)[1] == []
+    assert check_all(content.dialogues, content.knowledge)[1] == []
     monkeypatch.setenv("COACHBOT_DIALOGUES_DIR", str(content.dialogues))
     monkeypatch.setenv("COACHBOT_KNOWLEDGE_DIR", str(content.knowledge))
     assert main(["validate", "--seeds", str(SEEDS)]) == 1
@@ -433,7 +433,7 @@ def test_a_quote_from_another_seed_than_cited_fails(content: Content) -> None:
         '"Een dag wachten op het antwoord op een tweet? De boel is mogelijk al geëscaleerd."',
         '"Het draait om 6 C’s: Connecties, Conversaties, Congruentie, Content, Context en Continu."',
     )
-    _, problems = check_content(content.dialogues, content.knowledge, SEEDS)
+    _, problems = check_all(content.dialogues, content.knowledge, SEEDS)
     line = content.line_of(f, "Het draait om 6 C")
     assert any(p.line == line and "quote not in 003_14d37a87a543f7a6.txt" in p.message for p in problems)
 
@@ -465,7 +465,7 @@ def test_quotes_are_compared_without_quote_marks_and_spacing(quote: str, found: 
 
 
 def test_every_seed_claim_carries_a_quote_and_own_content_is_marked(content: Content) -> None:
-    catalog, problems = check_content(content.dialogues, content.knowledge, SEEDS)
+    catalog, problems = check_all(content.dialogues, content.knowledge, SEEDS)
     assert problems == []
     assert catalog is not None
     for item in catalog.knowledge.items.values():

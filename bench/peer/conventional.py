@@ -42,6 +42,7 @@ from bot import PROJECT_ROOT
 from bot.channels.telegram.splitting import split_message
 from bot.advice_messages import AdviceMessages
 from bot.coaching.assessment import assess
+from bot.coaching.rules import rules_of
 from bot.content.catalog import Catalog, load_catalog
 
 LANGS = ("en", "nl")
@@ -102,6 +103,7 @@ class Texts:
 
     def __init__(self) -> None:
         self.catalog = load_catalog(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge")
+        self.rules = rules_of(self.catalog)
         numbered = {step: f"{i + 1}/{len(PHASES)}" for i, step in enumerate(PHASES)}
         numbered.update({step: f"{i + 1}/{len(FEARS)}" for i, step in enumerate(FEARS)})
         self.questions = {step: Question(self.catalog, step, numbered.get(step, "")) for step in ORDER}
@@ -223,14 +225,14 @@ async def _finish(context: ContextTypes.DEFAULT_TYPE, chat_id: int, lang: str) -
         chat_id,
         len(context.user_data.get("history", [])) + 1,
         answers,
-        texts.catalog.rules,
+        texts.rules,
         texts.catalog.dialogues,
         department_id=None,
         standing=answers.get("standing"),
     )
     assessment = replace(assessment, id=len(stored) + 1)
     stored.append(asdict(assessment))
-    advice = AdviceMessages(texts.catalog).first(lang, assessment, None, "")
+    advice = AdviceMessages(texts.catalog, texts.rules).first(lang, assessment, None, "")
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in advice.buttons]
     )

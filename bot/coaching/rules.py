@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.coaching.conditions import AnyOf, check_condition, parse_condition
 from bot.coaching.gates import Gate, Requirement
 from bot.coaching.steps import AdviceStep
+from bot.content.catalog import Catalog, ContentError, check_content
 from bot.content.knowledge import Item, Knowledge
 from bot.engine.loader import ContentProblem
 from bot.engine.spec import Dialogue
@@ -199,3 +201,24 @@ def load_rules(
     if personal is None or report.found or any(not g for g in gates.values()):
         return None, report.found
     return CoachingRules(gates, personal, steps, tensions), []
+
+
+def rules_of(catalog: Catalog) -> CoachingRules:
+    """The rules for a loaded catalog; ContentError names what is wrong (`coachbot validate` finds
+    the same problems first)."""
+    rules, problems = load_rules(catalog.knowledge, catalog.dialogues)
+    if rules is None:
+        raise ContentError(problems)
+    return rules
+
+
+def check_all(
+    dialogues_dir: Path, knowledge_dir: Path, seeds_dir: Path | None = None
+) -> tuple[Catalog | None, list[ContentProblem]]:
+    """The content's problems, then (once it loads) the rules' problems against it: what
+    `coachbot validate` reports. A catalog only when there are none."""
+    catalog, problems = check_content(dialogues_dir, knowledge_dir, seeds_dir)
+    if catalog is None:
+        return None, problems
+    _, problems = load_rules(catalog.knowledge, catalog.dialogues)
+    return (None if problems else catalog), problems

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
 
-from bot.coaching.rules import CoachingRules, load_rules
 from bot.content.knowledge import Knowledge, load_knowledge
 from bot.content.renderer import SUFFIX, Renderer
 from bot.engine.engine import DialogueEngine
@@ -45,7 +44,6 @@ class Catalog:
     engine: DialogueEngine
     knowledge: Knowledge
     renderer: Renderer
-    rules: CoachingRules
 
     @property
     def phase_ids(self) -> dict[str, list[str]]:
@@ -101,11 +99,9 @@ def check_content(
             stores=STORES,
         )
     )
-    rules, rule_problems = load_rules(knowledge, dialogues)
-    problems.extend(rule_problems)
-    if problems or renderer is None or rules is None:
+    if problems or renderer is None:
         return None, problems
-    return Catalog(dialogues, DialogueEngine(dialogues), knowledge, renderer, rules), []
+    return Catalog(dialogues, DialogueEngine(dialogues), knowledge, renderer), []
 
 
 def load_catalog(dialogues_dir: Path, knowledge_dir: Path) -> Catalog:
