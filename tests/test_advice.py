@@ -632,3 +632,25 @@ def test_the_met_requirements_are_never_what_a_first_step_works_on(catalog: Cata
     first = ranked_steps(reading, rules_for(catalog))[0]
     worked_on = [a for a in first.addresses if a in rules_for(catalog).requirement_refs]
     assert worked_on and not set(worked_on) <= met
+
+
+def test_every_more_message_is_valid_telegram_html_and_fits(
+    catalog: Catalog, messages: AdviceMessages
+) -> None:
+    """Each button's message, for a spread of people: Telegram would take it, in one piece."""
+    for role, answers, fears, causes in combinations()[::7]:
+        current = stored(catalog, answers_of(answers, fears, causes), role)
+        for lang in LANGS:
+            for name in ("why", "worry", "step", "lens"):
+                text = messages.more(lang, AdviceTap(name, 7, 1), current, None, "").text
+                assert 0 < visible_length(text) <= 4096, (name, role, lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_worries_with_nothing_named_say_so(catalog: Catalog, messages: AdviceMessages, lang: str) -> None:
+    """The button is not shown then; an old or forged press still gets a sentence, not an empty message."""
+    current = stored(catalog, answers_of(START), "employee")
+    first = messages.first(lang, current, None, "")
+    assert all(b.data != AdviceTap("worry", 7, 0).encode() for row in first.buttons for b in row)
+    text = plain(messages.more(lang, AdviceTap("worry", 7, 0), current, None, "").text)
+    assert {"nl": "Je noemde geen zorgen", "en": "You named no worries"}[lang] in text
