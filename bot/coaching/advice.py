@@ -16,6 +16,7 @@ from bot.coaching.assessment import Reading, all_steps
 from bot.coaching.gates import GateReading, PhaseEstimate, Requirement, Verdict
 from bot.coaching.ranking import ranked_steps
 from bot.coaching.rules import PHASE_MODELS, CoachingRules
+from bot.coaching.steps import AdviceStep
 from bot.content.knowledge import Item, Knowledge
 from bot.domain import Assessment
 from bot.engine.spec import Dialogue
@@ -94,7 +95,7 @@ class AdviceViews:
         """Reasons may hold commas of their own, so a semicolon keeps them apart."""
         return "; ".join(parts)
 
-    def steps_for(self, reading: Reading) -> list[Any]:
+    def steps_for(self, reading: Reading) -> list[AdviceStep]:
         return ranked_steps(reading, self.rules)
 
     # -- the first message -----------------------------------------------------------------------
@@ -138,7 +139,7 @@ class AdviceViews:
             "has_worries": bool(reading.fears or reading.causes),
         }
 
-    def _step_view(self, step: Any, lang: str) -> dict[str, str]:
+    def _step_view(self, step: AdviceStep, lang: str) -> dict[str, str]:
         return {
             "id": step.id,
             "text": self._text(step.ref, "text", lang),
