@@ -256,8 +256,9 @@ def test_the_ranking_rule_in_order(catalog: Catalog) -> None:
 
 
 def test_the_lowest_gate_comes_first(catalog: Catalog) -> None:
-    """The first step works on the lowest gate still closed that a step for this role can work on:
-    for a person who never uses it that is their own first use."""
+    """After any step marked `first` (the rollout's invitation to the enthusiastic), the next step
+    works on the lowest gate still closed that a step for this role can work on: for a person who
+    never uses it that is their own first use."""
     for pattern, own, role in itertools.product(PATTERNS, OWN_USES, ROLES):
         reading = reading_for(catalog, {**pattern.answers, "own_use": own}, role)
         barriers = open_requirements(reading.estimates, reading.personal)
@@ -266,15 +267,33 @@ def test_the_lowest_gate_comes_first(catalog: Catalog) -> None:
         def barrier(step: AdviceStep) -> int:
             return min((barriers[a] for a in step.addresses if a in barriers), default=99)  # noqa: B023
 
-        assert barrier(ranked[0]) == min(barrier(s) for s in ranked), (pattern.name, own, role, ranked[0].id)
+        firsts = [s for s in ranked if s.first]
+        assert ranked[: len(firsts)] == firsts, (pattern.name, own, role)
+        gated = ranked[len(firsts) :]
+        assert barrier(gated[0]) == min(barrier(s) for s in gated), (pattern.name, own, role, gated[0].id)
         if own == "never":
             assert "phases.personal.own_use" in ranked[0].addresses, (pattern.name, role, ranked[0].id)
 
 
-def test_the_enthusiastic_are_invited_to_the_workshop(catalog: Catalog) -> None:
-    reading = reading_for(catalog, {**PATTERNS[-2].answers, "own_use": "daily"}, "employee")
-    ids = [s.id for s in ranked_steps(reading, rules_for(catalog))]
-    assert ids[0] == "employee_workshop_or_champion"
+@pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p.name)
+def test_the_enthusiastic_are_invited_to_the_workshop(catalog: Catalog, pattern) -> None:
+    """Seed 002's rollout: whoever already uses it every day is invited to the practical workshop
+    or to become a champion first, wherever the organisation stands (once almost everyone takes part
+    and the rest is in place, there is nobody left to pull along); others are not."""
+    rules = rules_for(catalog)
+    daily = [
+        s.id
+        for s in ranked_steps(
+            reading_for(catalog, {**pattern.answers, "own_use": "daily"}, "employee"), rules
+        )
+    ]
+    if pattern.answers.get("who_uses") != "everyone":
+        assert "employee_workshop_or_champion" in daily
+    if "employee_workshop_or_champion" in daily:
+        assert daily[0] == "employee_workshop_or_champion"
+    for own in ("never", "sometimes"):
+        reading = reading_for(catalog, {**pattern.answers, "own_use": own}, "employee")
+        assert "employee_workshop_or_champion" not in [s.id for s in ranked_steps(reading, rules)]
 
 
 def test_every_step_can_be_someones_first_or_second(catalog: Catalog) -> None:

@@ -1,5 +1,8 @@
 """Which step first: the ranking rule, in one place, as a pure function.
 
+0. A step marked `first` whose conditions hold: the rollout's invitation to the enthusiastic
+   (seed 002: whoever got enthusiastic goes on to the practical workshop, and their successes move
+   the rest), so someone who already uses it every day is invited further, not to another gate.
 1. The lowest gate not yet passed (ADKAR's "barrier point"): the person's own first use of social
    tools, then the next gate of each phase model, lowest first. A step that works on none of them
    comes after every step that does.
@@ -56,10 +59,11 @@ def rank(reading: Reading, steps: Sequence[AdviceStep], targets: frozenset[str])
         worked_on = [ref for ref in step.addresses if ref in targets]
         return not worked_on or not all(ref in met for ref in worked_on)
 
-    def key(indexed: tuple[int, AdviceStep]) -> tuple[int, int, int, int, int]:
+    def key(indexed: tuple[int, AdviceStep]) -> tuple[int, int, int, int, int, int]:
         index, step = indexed
         barrier = min((barriers[ref] for ref in step.addresses if ref in barriers), default=NO_GATE)
         return (
+            0 if step.first else 1,
             barrier,
             0 if len(step.roles) == 1 else 1,
             -len(named.intersection(step.addresses)),

@@ -162,6 +162,10 @@ def _steps(
         for text in ("text", "why"):
             if text not in fields:
                 report.add(item, None, f"step {item.id!r} needs `{text}`")
+        first = fields.get("first", False)
+        if not isinstance(first, bool):
+            report.add(item, "first", "`first` is true or false")
+            first = False
         steps.append(
             AdviceStep(
                 id=item.id,
@@ -171,6 +175,7 @@ def _steps(
                 lens=str(lens),
                 when=_condition(item, "when", known, report),
                 unless=_condition(item, "unless", known, report),
+                first=first,
             )
         )
     return tuple(steps)

@@ -22,6 +22,8 @@ class AdviceStep:
     lens: str
     when: AnyOf | None = None
     unless: AnyOf | None = None
+    #: Comes before every gate when it fits: the rollout's invitation to the enthusiastic (seed 002).
+    first: bool = False
 
     def allowed(self, standing: str, facts: Facts) -> bool:
         """Whether this person's role can carry it out and their answers ask for it."""
