@@ -67,14 +67,16 @@ class Coach:
     async def handle(self, visitor: Visitor, inbound: Inbound, *, update_id: int | None = None) -> Outcome:
         """Run one event to completion; retried on a concurrent write to the same person.
 
-        With an `update_id`, the claim of that id commits with the turn's effects: a redelivered
-        update is a no-op, and a turn that failed leaves the id unclaimed for the retry.
+        With an `update_id`, the claim of that id commits with the turn's effects, and a turn that
+        failed leaves the id unclaimed for the retry. A redelivered update changes nothing; it
+        brings the person's current question again, because the first delivery may have died
+        after its commit and before its reply (a worker killed, a crash before the offset).
         """
         for attempt in range(_RETRIES):
             try:
                 async with self.store.transaction() as repo:
                     if update_id is not None and not await repo.claim_update(update_id):
-                        return Outcome(duplicate=True)
+                        return await self._redelivered(repo, visitor)
                     return await self._handle(repo, visitor, inbound)
             except StaleVersion:
                 log.info("turn.retry", extra={"attempt": attempt + 1, "reason": "stale"})
@@ -133,6 +135,20 @@ class Coach:
         if isinstance(inbound, Tap):
             return await self._tap(repo, person, position, lang, inbound)
         return await self._text(repo, person, position, lang, inbound)
+
+    async def _redelivered(self, repo: CoachRepository, visitor: Visitor) -> Outcome:
+        """The current question again (nothing when there is none), marked as a duplicate."""
+        person = await repo.person_for_update(visitor.channel, visitor.external_id, create=False)
+        if person is None:
+            return Outcome(duplicate=True)
+        lang = person.language or _lang_hint(visitor.language_hint)
+        position = await repo.position(person.id) or idle_position(person.id)
+        dynamic = await self._dynamic(repo, lang)
+        prompt = self.catalog.engine.prompt_for(position, dynamic)
+        if prompt is None:
+            return Outcome(duplicate=True, language=lang)
+        question = self._prompt_message(lang, position, prompt, dynamic)
+        return Outcome(messages=(question,), language=lang, duplicate=True)
 
     def _stranger(self, visitor: Visitor, inbound: Inbound) -> Outcome:
         """Someone the coach keeps nothing about: answer without storing anything."""

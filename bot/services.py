@@ -6,12 +6,16 @@ so they run the very same objects.
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 
 from bot.coach import Coach
 from bot.content.catalog import Catalog, load_catalog
+from bot.sending import SendBudget
 from bot.settings import Settings
 from bot.storage.database import Database
+from bot.storage.send_budget import PostgresSendBudget
 
 
 @dataclass
@@ -22,6 +26,8 @@ class Services:
     database: Database
     catalog: Catalog
     coach: Coach
+    #: Telegram's overall send limit shared with other workers; None: this process alone sends.
+    send_budget: SendBudget | None = None
 
     async def close(self) -> None:
         await self.database.dispose()
@@ -36,4 +42,9 @@ async def open_services(settings: Settings, *, catalog: Catalog | None = None) -
     except BaseException:
         await database.dispose()
         raise
-    return Services(settings, database, catalog, Coach(database, catalog, settings))
+    budget = None
+    if database.dialect == "postgresql":
+        # Webhook workers on one PostgreSQL share the bot's one budget; SQLite means one process.
+        holder = f"{socket.gethostname()[:60]}:{os.getpid()}"
+        budget = PostgresSendBudget(database.engine, holder, settings.send_rate)
+    return Services(settings, database, catalog, Coach(database, catalog, settings), budget)

@@ -190,6 +190,29 @@ class ProcessedUpdateRow(Base):
     processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class SendSlotRow(Base):
+    """One of the bot's message slots, shared by webhook workers (bot/storage/send_budget.py).
+
+    Busy while a message is on its way and for a window after its answer; PostgreSQL only uses it.
+    """
+
+    __tablename__ = "send_slots"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    busy_until: Mapped[datetime] = mapped_column()
+    holder: Mapped[str | None] = mapped_column(String(80))
+
+
+class RevisionRow(Base):
+    """A counter per kind of rarely changed data (departments): processes cache that data and
+    reload it when its counter moved, instead of reading it on every turn."""
+
+    __tablename__ = "revisions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger)
+
+
 def _table(row: type[Base]) -> Table:
     """Declarative classes type `__table__` loosely; the repository wants Core Tables."""
     table = row.__table__
@@ -203,6 +226,8 @@ positions_table = _table(PositionRow)
 answers_table = _table(AnswerRow)
 assessments_table = _table(AssessmentRow)
 processed_updates_table = _table(ProcessedUpdateRow)
+send_slots_table = _table(SendSlotRow)
+revisions_table = _table(RevisionRow)
 
 #: Every table holding a person's data, children first, for forget_person.
 PERSON_TABLES: tuple[Table, ...] = (answers_table, assessments_table, positions_table)
