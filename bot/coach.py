@@ -121,13 +121,13 @@ class Coach:
     async def _handle(self, repo: CoachRepository, visitor: Visitor, inbound: Inbound) -> Outcome:
         # Only /start creates a person: after declining (or /forget) a stray message or an old
         # button must not bring a row back.
-        person = await repo.person_for_update(
+        person, stored = await repo.person_and_position(
             visitor.channel, visitor.external_id, create=isinstance(inbound, Start)
         )
         if person is None:
             return self._stranger(visitor, inbound)
         lang = person.language or _lang_hint(visitor.language_hint)
-        position = await repo.position(person.id) or idle_position(person.id)
+        position = stored or idle_position(person.id)
         if isinstance(inbound, Start):
             return await self._start(repo, person, position, lang, inbound)
         if isinstance(inbound, Command):
@@ -138,11 +138,11 @@ class Coach:
 
     async def _redelivered(self, repo: CoachRepository, visitor: Visitor) -> Outcome:
         """The current question again (nothing when there is none), marked as a duplicate."""
-        person = await repo.person_for_update(visitor.channel, visitor.external_id, create=False)
+        person, stored = await repo.person_and_position(visitor.channel, visitor.external_id, create=False)
         if person is None:
             return Outcome(duplicate=True)
         lang = person.language or _lang_hint(visitor.language_hint)
-        position = await repo.position(person.id) or idle_position(person.id)
+        position = stored or idle_position(person.id)
         dynamic = await self._dynamic(repo, lang)
         prompt = self.catalog.engine.prompt_for(position, dynamic)
         if prompt is None:
@@ -324,9 +324,11 @@ class Coach:
             notices = [r for r in result.replies if isinstance(r, Notice)]
             goodbye = tuple(self._msg(lang, n.template) for n in notices)
             return Outcome(messages=goodbye, language=lang, forgotten=True, changed=True)
+        before = replace(person)
         _apply_profile(person, profile)
         lang = person.language or lang
-        await repo.save_person(person)
+        if person != before:  # most turns change only the position
+            await repo.save_person(person)
         saved = await repo.save_position(result.position)
         if result.answers:
             await repo.add_answers(result.answers)

@@ -28,6 +28,11 @@ class CoachRepository(Protocol):
     ) -> Person | None:
         """The person, row-locked until commit (on PostgreSQL) so their updates run one at a time."""
 
+    async def person_and_position(
+        self, channel: str, external_id: str, *, create: bool = True
+    ) -> tuple[Person | None, Position | None]:
+        """person_for_update and position in one read; later departments() may come from a cache."""
+
     async def save_person(self, person: Person) -> None: ...
 
     async def position(self, person_id: int) -> Position | None: ...

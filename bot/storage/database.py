@@ -33,6 +33,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.ports import StorageUnavailable
 from bot.storage.repository import SqlCoachRepository
+from bot.storage.revisions import DepartmentCache
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,7 @@ class Database:
         self._reader = reader
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(reader, expire_on_commit=False)
+        self._departments = DepartmentCache()
 
     @property
     def url(self) -> URL:
@@ -194,7 +196,7 @@ class Database:
         session: AsyncSession
         try:
             async with sessions() as session, session.begin():
-                yield SqlCoachRepository(session)
+                yield SqlCoachRepository(session, self._departments)
         except Exception as error:
             if is_transient(error):
                 raise StorageUnavailable(type(error).__name__) from error

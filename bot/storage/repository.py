@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, Insert, Table, delete, select, update
+from sqlalchemy import CursorResult, Executable, Insert, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,8 +39,10 @@ from bot.storage.models import (
     people_table,
     positions_table,
     processed_updates_table,
+    revisions_table,
     utcnow,
 )
+from bot.storage.revisions import DEPARTMENTS, DepartmentCache
 
 
 def normalise_department_name(name: str) -> str:
@@ -59,9 +61,12 @@ def normalise_department_name(name: str) -> str:
 class SqlCoachRepository:
     """One unit of work: every call runs in the caller's single transaction on `session`."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, departments: DepartmentCache | None = None) -> None:
         self._session = session
         self._dialect = session.get_bind().dialect.name
+        self._department_cache = departments
+        #: The departments' revision as this transaction saw it; None: not seen, or changed here.
+        self._departments_revision: int | None = None
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -109,6 +114,48 @@ class SqlCoachRepository:
             )
             row = await self._one(query)
         return None if row is None else _person(row)
+
+    async def person_and_position(
+        self, channel: str, external_id: str, *, create: bool = True
+    ) -> tuple[Person | None, Position | None]:
+        """What a turn starts from, in one statement: the person (row-locked on PostgreSQL, created
+        when `create`), their position, and the departments' revision for the process's cache."""
+        revision = (
+            select(revisions_table.c.revision).where(revisions_table.c.name == DEPARTMENTS).scalar_subquery()
+        )
+        query = (
+            select(
+                people_table,
+                *(column.label(f"pos_{column.name}") for column in positions_table.c),
+                func.coalesce(revision, 0).label("departments_revision"),
+            )
+            .select_from(
+                people_table.outerjoin(positions_table, positions_table.c.person_id == people_table.c.id)
+            )
+            .where(people_table.c.channel == channel, people_table.c.external_id == external_id)
+            .with_for_update(of=people_table)
+        )
+        row = await self._one(query)
+        if row is None and create:
+            await self._session.execute(
+                self._insert_ignoring_conflict(people_table, "channel", "external_id"),
+                {"channel": channel, "external_id": external_id, "created_at": utcnow()},
+            )
+            row = await self._one(query)
+        if row is None:
+            return None, None
+        self._departments_revision = int(row["departments_revision"])
+        position = None
+        if row["pos_person_id"] is not None:
+            position = Position(
+                person_id=row["pos_person_id"],
+                dialogue=row["pos_dialogue"],
+                state=row["pos_state"],
+                values=dict(row["pos_values"] or {}),
+                run_id=row["pos_run_id"],
+                version=row["pos_version"],
+            )
+        return _person(row), position
 
     async def person(self, person_id: int) -> Person | None:
         """A person by id without locking, for admin views and /mydata."""
@@ -248,10 +295,33 @@ class SqlCoachRepository:
     # -- departments -----------------------------------------------------------------------------
 
     async def departments(self) -> list[Department]:
-        """Sorted by name, case-insensitively, as people expect to read a list."""
+        """Sorted by name, case-insensitively, as people expect to read a list.
+
+        From the process's cache when this transaction saw the revision it holds (no SQL).
+        """
+        cache, revision = self._department_cache, self._departments_revision
+        if cache is not None and revision is not None:
+            cached = cache.get(revision)
+            if cached is not None:
+                return cached
         rows = await self._session.execute(select(departments_table.c.id, departments_table.c.name))
-        found = [Department(id=row.id, name=row.name) for row in rows]
-        return sorted(found, key=lambda d: (d.name.casefold(), d.name))
+        found = sorted(
+            (Department(id=row.id, name=row.name) for row in rows), key=lambda d: (d.name.casefold(), d.name)
+        )
+        if cache is not None and revision is not None:
+            cache.put(revision, found)
+        return found
+
+    async def _departments_changed(self) -> None:
+        """Bumps the revision in this transaction: every process reloads at its next turn."""
+        self._departments_revision = None
+        stmt = self._insert(revisions_table).values(name=DEPARTMENTS, revision=1)
+        assert isinstance(stmt, postgresql.Insert | sqlite.Insert)
+        await self._session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["name"], set_={"revision": revisions_table.c.revision + 1}
+            )
+        )
 
     async def department(self, department_id: int) -> Department | None:
         row = await self._one(
@@ -284,6 +354,7 @@ class SqlCoachRepository:
             .values(name=cleaned, created_at=utcnow())
             .returning(departments_table.c.id)
         )
+        await self._departments_changed()
         return Department(id=result.scalar_one(), name=cleaned)
 
     async def rename_department(self, department_id: int, name: str) -> Department:
@@ -295,6 +366,7 @@ class SqlCoachRepository:
         )
         if count != 1:
             raise LookupError(f"no department with id {department_id}")
+        await self._departments_changed()
         return Department(id=department_id, name=cleaned)
 
     async def remove_department(self, department_id: int) -> None:
@@ -310,6 +382,7 @@ class SqlCoachRepository:
         count = await self._rowcount(delete(departments_table).where(departments_table.c.id == department_id))
         if count != 1:
             raise LookupError(f"no department with id {department_id}")
+        await self._departments_changed()
 
     async def _refuse_duplicate(self, cleaned: str, *, except_id: int | None) -> None:
         existing = await self.department_by_name(cleaned)
