@@ -100,7 +100,9 @@ async def test_repeated_update_is_processed_once_and_brings_the_question_again(b
     before = await _state(app)
     sent_before = len(api.calls("sendMessage"))
     answers_before = len(api.calls("answerCallbackQuery"))
+    mark = len(api.requests)
     await api.redeliver(update_id)
+    await api.wait_for("sendMessage", since=mark)
     await api.settle()
     assert await _state(app) == before
     assert [q for q, _, _ in before[1]].count("who_uses") == 1

@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 
 #: Sends that failed for a reason that may pass (network) are tried again this often, then given up.
 MAX_ATTEMPTS = 5
+#: Seconds of sending at the full rate one claim covers.
+BATCH_SECONDS = 15
 #: How long re-check offers are planned apart, per worker (the plan is cheap but not free).
 RECHECK_PLAN_EVERY = timedelta(minutes=10)
 SESSION_KINDS = (NudgeKind.BRIEF, NudgeKind.FOLLOWUP, NudgeKind.REMINDER)
@@ -155,8 +157,9 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock
         self.worker = worker or worker_name()
-        # About one sweep interval's worth of sends, so a sweep ends well inside its lease.
-        self.batch = batch or max(10, min(500, int(settings.send_rate * settings.dispatch_seconds)))
+        # About 15 seconds of sends: well inside the lease, and few batch boundaries (a claim and a
+        # read each, with the pipe idle meanwhile) in a fan-out, where the job sweeps batch after batch.
+        self.batch = batch or max(10, min(500, int(settings.send_rate * BATCH_SECONDS)))
         self.lease = timedelta(seconds=settings.nudge_lease_seconds)
         self.composer = Composer(catalog, settings)
         self._concurrency = concurrency

@@ -6,10 +6,11 @@ caller's side; the differences are contained in how connections are set up here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,9 @@ class Database:
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(reader, expire_on_commit=False)
         self._departments = DepartmentCache()
+        # SQLite admits one writer: this process's writers take turns here, in arrival order, instead
+        # of polling inside SQLite's busy handler (sleeps of up to 100 ms) when updates run at once.
+        self._writer_turn = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @property
     def url(self) -> URL:
@@ -193,9 +197,10 @@ class Database:
         and so never waits for, or blocks, writers); it does not forbid writes.
         """
         sessions = self._read_sessions if read_only else self._sessions
+        turn = self._writer_turn if not read_only and self._writer_turn is not None else nullcontext()
         session: AsyncSession
         try:
-            async with sessions() as session, session.begin():
+            async with turn, sessions() as session, session.begin():
                 yield SqlCoachRepository(session, self._departments)
         except Exception as error:
             if is_transient(error):

@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram import admin, champions, handlers
+from bot.channels.telegram.ordering import PerPersonUpdates
 from bot.channels.telegram.pacing import FloodControl
 from bot.logs import redact_everywhere
 from bot.services import open_services
@@ -105,9 +106,10 @@ def build_application(settings: Settings, *, webhook: bool = False, paced: bool 
     if paced:
         # New messages under Telegram's flood limits, replies ahead of nudges; 429s retried.
         builder = builder.rate_limiter(FloodControl(settings.send_rate))
+    # Updates of different people run at once, one person's in order (polling and webhook alike).
+    builder = builder.concurrent_updates(PerPersonUpdates())
     if webhook:
-        # Updates of different people run at once; one person's are serialised by the row lock.
-        builder = builder.updater(None).concurrent_updates(True)
+        builder = builder.updater(None)
     if settings.telegram_api_base_url:
         base = settings.telegram_api_base_url.rstrip("/")
         builder = builder.base_url(base if base.endswith("/bot") else f"{base}/bot")
