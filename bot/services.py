@@ -15,7 +15,6 @@ from bot.content.catalog import Catalog, load_catalog
 from bot.sending import SendBudget
 from bot.settings import Settings
 from bot.storage.database import Database
-from bot.storage.send_budget import PostgresSendBudget
 
 
 @dataclass
@@ -42,9 +41,6 @@ async def open_services(settings: Settings, *, catalog: Catalog | None = None) -
     except BaseException:
         await database.dispose()
         raise
-    budget = None
-    if database.dialect == "postgresql":
-        # Webhook workers on one PostgreSQL share the bot's one budget; SQLite means one process.
-        holder = f"{socket.gethostname()[:60]}:{os.getpid()}"
-        budget = PostgresSendBudget(database.engine, holder, settings.send_rate)
+    # Webhook workers on one PostgreSQL share the bot's one budget; SQLite means one process.
+    budget = database.send_budget(f"{socket.gethostname()[:60]}:{os.getpid()}", settings.send_rate)
     return Services(settings, database, catalog, Coach(database, catalog, settings), budget)

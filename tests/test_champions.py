@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.champions.clock import ManualClock
 from bot.domain import NudgeKind, Role
-from bot.storage.models import FEAR_IDS, assessments_table, people_table
+from bot.storage.models import assessment_findings_table, assessments_table, people_table
 from tests.support.bot_api_double import BotApiDouble
 from tests.support.harness import services
 from tests.test_champions_support import (
@@ -53,6 +53,11 @@ async def _expected_figures(database, department_id: int) -> tuple[int, Counter,
     """Straight from the stored rows, in Python: each person's latest assessment in the department."""
     async with database.engine.connect() as connection:
         rows = (await connection.execute(select(assessments_table))).mappings().all()
+        findings = (await connection.execute(select(assessment_findings_table))).mappings().all()
+    named: dict[int, set[str]] = {}
+    for finding in findings:
+        if finding["kind"] == "fear":
+            named.setdefault(finding["assessment_id"], set()).add(finding["item"])
     latest: dict[int, dict] = {}
     for row in rows:
         held = latest.get(row["person_id"])
@@ -61,7 +66,7 @@ async def _expected_figures(database, department_id: int) -> tuple[int, Counter,
     audience = [r for r in latest.values() if r["department_id"] == department_id]
     presence = Counter(r["phase_presence_model"] for r in audience)
     pilot = Counter(r["phase_pilot_model"] for r in audience)
-    fears = Counter(f for r in audience for f in FEAR_IDS if r[f"fear_{f}"])
+    fears = Counter(f for r in audience for f in named.get(r["id"], ()))
     return len(audience), presence, pilot, fears
 
 
@@ -99,7 +104,7 @@ async def test_invite_schedule_brief_and_followup_end_to_end(clean_database_url)
         answer = await become(anna, code, department="Sales")
         assert "you're now a champion" in answer
         async with database.transaction() as repo:
-            person = await repo.person_for_update("telegram", str(ANNA), create=False)
+            person = await repo.people.person_for_update("telegram", str(ANNA), create=False)
             assert person is not None and person.role == Role.CHAMPION
 
         starts = _wall_clock_in_days(now, 3, 14)
@@ -348,10 +353,10 @@ async def test_recheck_offer_and_opting_out_for_good(clean_database_url):
         await onboard(ben)
         async with database.transaction() as repo:
             for user_id, age in ((EVA, 43), (BEN, 20)):
-                person = await repo.person_for_update("telegram", str(user_id), create=False)
+                person = await repo.people.person_for_update("telegram", str(user_id), create=False)
                 from bot.domain import Assessment
 
-                await repo.add_assessment(
+                await repo.assessments.add_assessment(
                     Assessment(
                         person.id,
                         1,

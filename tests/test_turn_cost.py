@@ -61,18 +61,18 @@ async def test_departments_changed_elsewhere_show_at_the_next_turn(database: Dat
         await chat.tap("employee")  # the department question is on screen
         assert chat.buttons and not any("Sales" in b.label for b in chat.buttons)
         async with elsewhere.transaction() as repo:
-            sales = await repo.add_department("Sales")
+            sales = await repo.departments.add_department("Sales")
         await chat.send(Start())  # the question again, now with Sales
         assert any(b.label == "Sales" for b in chat.buttons)
         with statements(database) as seen:
             await chat.send(Start())
         assert not any("FROM departments" in s for s in seen)  # unchanged: from the cache
         async with elsewhere.transaction() as repo:
-            await repo.rename_department(sales.id, "Sales & Support")
+            await repo.departments.rename_department(sales.id, "Sales & Support")
         await chat.send(Start())
         assert any(b.label == "Sales & Support" for b in chat.buttons)
         async with elsewhere.transaction() as repo:
-            await repo.remove_department(sales.id)
+            await repo.departments.remove_department(sales.id)
         await chat.send(Start())
         assert not any("Sales" in b.label for b in chat.buttons)
     finally:

@@ -16,6 +16,13 @@ DEPARTMENTS = "departments"
 
 
 @dataclass
+class SeenRevisions:
+    """The revisions one unit of work read; None: not read, or changed in this transaction."""
+
+    departments: int | None = None
+
+
+@dataclass
 class DepartmentCache:
     """The departments as of `revision`; shared by every transaction of one Database."""
 

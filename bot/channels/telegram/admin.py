@@ -21,7 +21,8 @@ from bot.channels.telegram.splitting import split_message
 from bot.conversation import Visitor
 from bot.reports.chart import render_png
 from bot.reports.csv_export import to_csv
-from bot.reports.report import AggregateReport, build_report, render_text
+from bot.reports.report import AggregateReport, build_report
+from bot.reports.text import render_text
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ COMMANDS = ("report", "export")
 async def _language(services: Services, visitor: Visitor) -> str:
     """The admin's chosen language, else their Telegram client's."""
     async with services.database.transaction(read_only=True) as repo:
-        person = await repo.person_for_update(visitor.channel, visitor.external_id, create=False)
+        person = await repo.people.person_for_update(visitor.channel, visitor.external_id, create=False)
     if person is not None and person.language:
         return person.language
     return services.coach.language_for(visitor.language_hint)
@@ -51,7 +52,7 @@ async def _admin_only(
         return
     services = services_of(context)
     async with services.database.transaction() as repo:
-        if not await repo.claim_update(update.update_id):
+        if not await repo.updates.claim_update(update.update_id):
             log.info("update.duplicate", extra={"update_id": update.update_id})
             return
     if not await services.coach.is_admin(visitor):
