@@ -213,3 +213,14 @@ async def test_replies_to_one_chat_may_burst_three_then_one_a_second():
     times = [r.time for r in _sends(api)]
     assert times[2] - times[0] < 0.5  # a reply and its follow-ups arrive together
     assert times[3] - times[2] >= 0.9 and times[4] - times[3] >= 0.9
+
+
+@pytest.mark.postgres
+async def test_an_emptied_slot_table_is_laid_again(postgres_database: Database):
+    from sqlalchemy import text
+
+    budget = PostgresSendBudget(postgres_database.engine, "worker-a", 3)
+    await budget.acquire(bulk=False)
+    async with postgres_database.engine.begin() as connection:
+        await connection.execute(text("DELETE FROM send_slots"))
+    await asyncio.wait_for(budget.acquire(bulk=False), 2.0)

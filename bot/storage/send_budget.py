@@ -91,7 +91,10 @@ class PostgresSendBudget:
                 ).one()
             if row.slot is not None:
                 return int(row.slot)
-            wait = float(row.wait) if row.wait is not None else POLL_SECONDS
+            if row.wait is None:  # no slots at all (the table was emptied): lay them again
+                await self.size()
+                continue
+            wait = float(row.wait)
             await asyncio.sleep(min(max(wait, 0.001), POLL_SECONDS))
 
     async def release(self, slot: int) -> None:
