@@ -1,8 +1,9 @@
 """Updates of different people at once, one person's in the order they came.
 
-python-telegram-bot processes updates one at a time by default, so under a burst every person
-waits for everyone before them (polling), and `concurrent_updates(True)` gives up the order of one
-person's updates. This processor runs updates concurrently but serialises those of one person
+A webhook worker takes requests of many people at once, and python-telegram-bot's
+`concurrent_updates(True)` gives up the order of one person's updates (Telegram may deliver a
+person's next update while the previous one still runs). This processor runs updates concurrently
+but serialises those of one person
 (user id, or chat for updates without a user): their taps are turns on one dialogue position and
 must not overtake each other. The database still serialises a person's turns (row lock or SQLite's
 write lock); this keeps the order, and keeps a person's updates from queueing for a lock.
