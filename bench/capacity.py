@@ -126,7 +126,7 @@ def main() -> None:
     figures = [
         figure(
             f"sustained rate with p99 < {LIMIT_MS:.0f} ms, one process, {args.backend}, {label}",
-            f"{rate:g}/s",
+            f"{rate:g}/s" if rate else f"< {LADDER[0]}/s",
             "≥ 100/s",
             rate >= 100,
         )
