@@ -456,7 +456,7 @@ class Coach:
     ) -> Message:
         has_departments = any(o.key.startswith("d") and o.key[1:].isdigit() for o in prompt.options)
         text = self._render_step(lang, position, prompt.template, has_departments=has_departments)
-        return Message(text, self._buttons(lang, position.version, prompt))
+        return Message(text, self._buttons(lang, position.version, prompt), question=True)
 
     def _buttons(self, lang: str, version: int, prompt: Prompt) -> tuple[tuple[Button, ...], ...]:
         rows: list[tuple[Button, ...]] = []

@@ -8,8 +8,8 @@ controls and every new message counts against Telegram's limits (one a second pe
   answered question and its choice: one edit instead of an edit and a new message. The person
   reads their choice and the next question in one place, and the keyboard stays under their thumb
   instead of the chat scrolling; the answered question still shows the choice (the convention),
-  and /mydata lists every answer. Longer questions, or a reply without a question (the advice),
-  still arrive as new messages, so nothing long is hidden inside an edit.
+  and /mydata lists every answer. Longer questions, and whatever is not a question (the advice
+  after a check), still arrive as new messages: the advice is the message people come back to.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def joined(messages: Sequence[Message]) -> list[Message]:
     result: list[Message] = []
     for message in messages:
         if result and not result[-1].buttons and _fits(result[-1].text, message.text):
-            result[-1] = Message(result[-1].text + _GAP + message.text, message.buttons)
+            result[-1] = Message(result[-1].text + _GAP + message.text, message.buttons, message.question)
         else:
             result.append(message)
     return result
@@ -45,9 +45,10 @@ def joined(messages: Sequence[Message]) -> list[Message]:
 
 def folded(edit: Edit | None, messages: Sequence[Message]) -> tuple[Edit | None, list[Message]]:
     """The edit of a pressed message with the next question under it, when that reads well:
-    the edit shows text without buttons and the next message is a short question with buttons."""
+    the edit shows text without buttons and the next message is a short dialogue question (not the
+    advice or another answer of substance, which keep a message of their own)."""
     rest = joined(messages)
-    if edit is None or edit.text is None or edit.buttons or not rest or not rest[0].buttons:
+    if edit is None or edit.text is None or edit.buttons or not rest or not rest[0].question:
         return edit, rest
     if not _fits(edit.text, rest[0].text):
         return edit, rest
