@@ -170,3 +170,22 @@ class CommandReader:
 
     async def next(self) -> str:
         return await self.queue.get()
+
+
+def figure(name: str, result: str, target: str, met: bool | None, note: str = "") -> dict[str, Any]:
+    """One line of bench/all.py's table; met None: a figure shown for context, no target."""
+    return {"figure": name, "result": result, "target": target, "met": met, "note": note}
+
+
+def save_figures(path: str | None, figures: Sequence[dict[str, Any]]) -> None:
+    """Writes a script's figures for bench/all.py (--json PATH); nothing without a path."""
+    if path:
+        Path(path).write_text(json.dumps(list(figures), indent=1))
+
+
+def figure_rows(figures: Sequence[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+    """The figures as table rows: figure, result, target, met."""
+    return [
+        (f["figure"], f["result"], f["target"], "–" if f["met"] is None else verdict(bool(f["met"])))
+        for f in figures
+    ]

@@ -34,8 +34,9 @@ class Kind:
 ECHO = Kind("echo (floor)", "echo", style="echo", done_on="any")
 ECHO_CALLS = Kind("echo, coach's calls", "echo-calls", style="echo", done_on="send")
 COACH = Kind("coach, unpaced", "coach", unpaced=True)
-COACH_PACED = Kind("coach, paced (production)", "coach")
+COACH_PACED = Kind("coach, as deployed (flood control on)", "coach")
 COACH_WEBHOOK = Kind("coach, webhook worker, unpaced", "coach", unpaced=True, webhook=True)
+COACH_WEBHOOK_PACED = Kind("coach, webhook worker (production)", "coach", webhook=True)
 PEER = Kind("conventional (PicklePersistence)", "peer")
 
 
@@ -194,6 +195,14 @@ class Pair:
     double: Child
     bot: Child
     drain: float
+
+    async def people(self, count: int, spread: float, limit: float = 300.0) -> dict[str, Any]:
+        """`count` people starting within `spread` seconds, each doing a full check; bot CPU added."""
+        cpu_before = process_cpu(self.bot.pid)
+        await self.double.send(f"people {count} {spread} {limit}")
+        result = await self.double.read(timeout=limit + spread + 60)
+        result["bot_cpu"] = process_cpu(self.bot.pid) - cpu_before
+        return result
 
     async def load(self, rate: float, duration: float, profile: str | None = None) -> dict[str, Any]:
         """One load at `rate` updates a second for `duration` seconds; the bot's CPU added."""

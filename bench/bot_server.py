@@ -4,7 +4,7 @@
                                [--db URL] [--unpaced] [--data DIR] [--webhook-port N]
 
 Kinds:
-- coach:      the real application, build_application(settings) (paced by AIORateLimiter unless
+- coach:      the real application, build_application(settings) (with the bot's flood control unless
               --unpaced), long polling through bot.channels.telegram.runner.start_polling, or a
               webhook worker (start_webhook_worker) with --webhook-port;
 - echo:       the framework's floor: a minimal python-telegram-bot bot that answers each update
@@ -166,47 +166,17 @@ class Accounts:
         return {"accounts": self.cpu, "calls": self.calls}
 
 
-def apply_experiments(names: list[str]) -> None:
-    """Changes tried in this process only, to measure what a change in bot/ would gain (bench
-    only: nothing here is the coach as shipped).
-    - sniffio: make `import sniffio` succeed, as adding the package to the dependencies would;
-      httpcore otherwise fails that import on every lock it creates (encode/httpcore#1102).
-    - departments: read the departments once instead of in every turn (Coach._dynamic).
-    """
-    if "sniffio" in names:
-        import types
-
-        shim = types.ModuleType("sniffio")
-        shim.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
-        sys.modules.setdefault("sniffio", shim)
-    if "departments" in names:
-        from bot.coach import Coach
-
-        original = Coach._dynamic
-
-        async def cached(self: Any, repo: Any, lang: str) -> Any:
-            found = getattr(self, "_bench_departments", None)
-            if found is None:
-                found = await original(self, repo, lang)
-                self._bench_departments = found
-            return found
-
-        Coach._dynamic = cached  # type: ignore[method-assign]
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kind", choices=("coach", "echo", "echo-calls", "peer"), required=True)
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--db", default=None, help="DATABASE_URL for the coach")
-    parser.add_argument("--unpaced", action="store_true", help="coach without AIORateLimiter")
+    parser.add_argument("--unpaced", action="store_true", help="coach without its flood control")
     parser.add_argument("--data", default=None, help="directory for the peer's pickle file")
     parser.add_argument("--webhook-port", type=int, default=None, help="coach as a webhook worker")
     parser.add_argument("--account", action="store_true", help="CPU inside the coach's main pieces")
-    parser.add_argument("--experiment", default="", help="comma-separated: sniffio, departments")
     args = parser.parse_args()
-    apply_experiments([n for n in args.experiment.split(",") if n])
     accounts = Accounts()
     if args.account:
         accounts.install()

@@ -237,7 +237,8 @@ class Load:
             self.ready.append(person)
 
     def _next_person(self, now: float) -> Person:
-        if self.ready and self.ready[0].eligible_at <= now:
+        """The person waiting longest, if anyone may go on by `now`; else a new person (inf: always new)."""
+        if now != float("inf") and self.ready and self.ready[0].eligible_at <= now:
             return self.ready.popleft()
         index = len(self.people)
         client = self.api.user(self.first_user + index, f"Person {index}", "en")
@@ -332,6 +333,37 @@ class Load:
                 task.cancel()
             await self.session.close()
         return self._results(len(arrivals), offered_for, elapsed, _own_cpu() - cpu_before)
+
+    async def run_people(self, count: int, spread: float, limit: float) -> dict[str, Any]:
+        """`count` people start within `spread` seconds (uniformly at random) and each does a full
+        check, tapping --think seconds after the bot's reply lets them go on: a room of people told
+        "open the bot now"."""
+        args = self.args
+        if args.webhook:
+            self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.connections))
+        starts = sorted(self.random.uniform(0, spread) for _ in range(count))
+        cpu_before = _own_cpu()
+        start = time.monotonic()
+        deadline = start + spread + limit
+        emitted = 0
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            while starts and start + starts[0] <= now:
+                starts.pop(0)
+                await self._emit(self._next_person(float("inf")))
+                emitted += 1
+            while self.ready and self.ready[0].eligible_at <= now:
+                await self._emit(self.ready.popleft())
+                emitted += 1
+            if not starts and not self.ready and not self.api.by_chat:
+                break  # everyone finished
+            await asyncio.sleep(0.002)
+        elapsed = time.monotonic() - start
+        if self.session is not None:
+            for task in list(self.webhook_posts):
+                task.cancel()
+            await self.session.close()
+        return self._results(emitted, elapsed, elapsed, _own_cpu() - cpu_before)
 
     def _results(self, offered: int, offered_for: float, elapsed: float, cpu: float) -> dict[str, Any]:
         done = [p for p in self.api.finished if p.handed_at is not None and p.done_at is not None]
@@ -443,6 +475,11 @@ async def main() -> None:
                 if len(parts) == 3:
                     args.rate, args.duration = float(parts[1]), float(parts[2])
                 emit(await Load(api, args, runs).run())
+                runs += 1
+            elif command.startswith("people"):
+                # "people COUNT SPREAD LIMIT": a room of people starting together (bench/burst.py)
+                _, count, spread, limit = command.split()
+                emit(await Load(api, args, runs).run_people(int(count), float(spread), float(limit)))
                 runs += 1
             elif command.startswith("prepare"):
                 emit(_prepare(api, int(command.split()[1])))

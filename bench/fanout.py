@@ -1,17 +1,16 @@
-"""Figure 5: fan-out at Telegram's limit: 2,000 nudges through a double that enforces ~30 messages
-a second overall and one per chat per second, answering 429 with retry_after beyond that.
+"""Fan-out at Telegram's limit: 2,000 nudges through a double that enforces 30 messages a second
+overall and one per chat per second, answering 429 with retry_after beyond that; 3 runs.
 
-    python bench/fanout.py [--quick] [--nudges 2000] [--rates 28,29]
+    python bench/fanout.py [--quick] [--nudges 2000] [--runs 3] [--rate 30] [--json FILE]
 
-The real application as deployed (build_application(settings), paced: AIORateLimiter plus the
-dispatcher's own Pacer at COACHBOT_SEND_RATE) polls a BotApiDouble(enforce_rate=True). The
+The real application as deployed (build_application(settings): the bot's flood control, nudges
+in its bulk lane, COACHBOT_SEND_RATE=--rate) polls a BotApiDouble(enforce_rate=True). The
 database (a fresh SQLite file) holds --nudges re-check offers, all due now, for people on
 Telegram; a fifth of the people get two (as a champion gets a brief and a reminder), so the
 per-chat limit is exercised too. The dispatcher's repeating job (COACHBOT_DISPATCH_SECONDS,
 default 5) claims and sends them. Measured at the double: successful sendMessage calls from the
 first to the last, the achieved rate as a share of Telegram's 30 a second, the 429s the bot drew,
-and per-chat gaps under one second. Run once per --rates value of COACHBOT_SEND_RATE (28 is the
-default: a margin under 30 on purpose).
+and per-chat gaps under one second.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select
 
-from bench._common import machine, table, verdict
+from bench._common import figure, figure_rows, machine, save_figures, table
 from bot.channels.telegram.application import build_application
 from bot.channels.telegram.runner import start_polling, stop_polling
 from bot.domain import NudgeKind
@@ -102,69 +101,6 @@ class _SkippedSweeps(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if "maximum number of running instances" in record.getMessage():
             self.count += 1
-
-
-def _drain_experiment() -> None:
-    """Bench-only change: the job sweeps again at once while a sweep claimed a full batch, instead
-    of waiting for the next tick (what bot/channels/telegram/champions.sweep_job would do)."""
-    from bot.channels.telegram import champions
-
-    async def draining(context: Any) -> None:
-        dispatcher = context.bot_data.get(champions.DISPATCHER)
-        if dispatcher is None:
-            return
-        while True:
-            report = await dispatcher.sweep()
-            if report.claimed < dispatcher.batch:
-                return
-
-    champions.sweep_job = draining  # type: ignore[assignment]
-
-
-def _window_experiment() -> None:
-    """Bench-only change to bot/champions/pacing.Pacer: at most floor(rate) sends in any sliding
-    second, counted from when each send actually leaves (Telegram and the double count the same
-    way), instead of a slot schedule that catches up after a late send and so bunches sends."""
-    from collections import deque
-
-    from bot.champions import pacing
-
-    async def wait(self: Any, chat_id: int) -> None:
-        window: deque[float] = self.__dict__.setdefault("_bench_window", deque())
-        limit = max(1, round(1.0 / self.interval))
-        ready = self._chat_ready.get(chat_id, 0.0)
-        now = self._monotonic()
-        if ready > now:
-            await self._sleep(ready - now)
-        while True:
-            now = self._monotonic()
-            while window and window[0] <= now - 1.0:
-                window.popleft()
-            paused = max(self._next_slot - now, 0.0)  # pause() after a 429 moves _next_slot
-            if paused == 0.0 and len(window) < limit:
-                break
-            await self._sleep(max(paused, window[0] + 1.0 - now if len(window) >= limit else 0.0) + 0.001)
-        window.append(now)
-        self._chat_ready[chat_id] = now + self.per_chat_seconds
-
-    pacing.Pacer.wait = wait  # type: ignore[method-assign]
-
-
-def _noretry_experiment() -> None:
-    """Bench-only change: AIORateLimiter without its own retries (build_application gives it
-    max_retries=2). Its retry holds every request for retry_after and then lets them all go at
-    once; without it a 429 reaches TelegramNudgeSender, which pauses the Pacer and re-paces."""
-    from telegram.ext import AIORateLimiter
-
-    original = AIORateLimiter.__init__
-
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs["max_retries"] = 0
-        original(self, *args, **kwargs)
-
-    AIORateLimiter.__init__ = init  # type: ignore[method-assign]
-    # it logs every 429 it passes on as an error with a traceback; the sender handles them
-    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 
 
 async def fan_out(nudges: int, send_rate: float, give_up_after: float) -> dict[str, Any]:
@@ -237,46 +173,28 @@ async def _fan_out(directory: str, nudges: int, send_rate: float, give_up_after:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="60 nudges, one run: a smoke test")
     parser.add_argument("--nudges", type=int, default=2000)
-    parser.add_argument("--rates", default="28,29", help="COACHBOT_SEND_RATE values to run")
-    parser.add_argument(
-        "--experiment",
-        default="",
-        help="also run with bench-only changes: drain (sweep again at once after a full batch), window "
-        "(sliding-window pacer), noretry (no AIORateLimiter retries), e.g. drain,window,noretry",
-    )
-    parser.add_argument("--experiment-rate", type=float, default=29.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=30.0, help="COACHBOT_SEND_RATE")
+    parser.add_argument("--json", default=None, help="write the figures for bench/all.py")
     args = parser.parse_args()
     if args.quick:
-        args.nudges, args.rates = 60, "28"
+        args.nudges, args.runs = 60, 1
     configure_logging(30)
     print(f"machine: {machine()}")
-    rows = []
-    results = []
-    runs: list[tuple[float, str]] = [(float(v), "") for v in args.rates.split(",")]
-    if args.experiment:
-        runs.append((args.experiment_rate, args.experiment))
-    for value, experiment in runs:
-        timeout = args.nudges / value * 2 + 60
-        if "drain" in experiment:
-            _drain_experiment()
-        if "window" in experiment:
-            _window_experiment()
-        if "noretry" in experiment:
-            _noretry_experiment()
-        result = asyncio.run(fan_out(args.nudges, value, timeout))
-        result["experiment"] = experiment
+    rows, results = [], []
+    for run in range(args.runs):
+        result = asyncio.run(fan_out(args.nudges, args.rate, args.nudges / args.rate * 2 + 60))
         results.append(result)
         print(
-            f"  COACHBOT_SEND_RATE={value:g}: {result['sent']} sent in {result['span']:.1f} s, "
+            f"  run {run + 1}: {result['sent']} sent in {result['span']:.1f} s, "
             f"{result['rate']:.1f}/s, {result['too_many']} × 429",
             file=sys.stderr,
         )
         rows.append(
             (
-                f"{value:g}"
-                + (f" + {experiment} (experiment)" if experiment else " (default)" if value == 28 else ""),
+                run + 1,
                 result["sent"],
                 result["pending"],
                 result["span"],
@@ -292,7 +210,7 @@ def main() -> None:
     print(
         table(
             [
-                "COACHBOT_SEND_RATE",
+                "run",
                 "sent",
                 "left",
                 "first→last s",
@@ -304,44 +222,29 @@ def main() -> None:
                 "sweeps overran",
             ],
             rows,
-            title=f"{args.nudges:,} nudges through a double enforcing 30/s overall and 1/s per chat:",
+            title=f"{args.nudges:,} nudges (COACHBOT_SEND_RATE={args.rate:g}) through a double enforcing "
+            "30/s overall and 1/s per chat:",
         )
     )
-    default = next((r for r in results if r["send_rate"] == 28 and not r["experiment"]), results[0])
-    shipped = [r for r in results if not r["experiment"]]
-    best = max(shipped, key=lambda r: (r["too_many"] == 0, r["share"]))
+    shares = ", ".join(f"{100 * r['share']:.1f}%" for r in results)
+    refused = ", ".join(str(r["too_many"]) for r in results)
+    figures = [
+        figure(
+            f"fan-out of {args.nudges:,} nudges, {args.runs} run(s): share of 30/s; 429s",
+            f"{shares}; {refused} × 429",
+            "≥ 95%, 0 × 429, each run",
+            all(r["share"] >= 0.95 and r["too_many"] == 0 and r["pending"] == 0 for r in results),
+            "per-chat gaps under 1 s: " + ", ".join(str(r["close_per_chat"]) for r in results),
+        )
+    ]
     print()
-    print(
-        table(
-            ["figure", "result", "target", "met?"],
-            [
-                (
-                    f"fan-out rate, share of Telegram's 30/s (COACHBOT_SEND_RATE={default['send_rate']:g})",
-                    f"{100 * default['share']:.1f}%",
-                    "≥ 95%",
-                    verdict(default["share"] >= 0.95),
-                ),
-                (
-                    f"429s drawn (COACHBOT_SEND_RATE={default['send_rate']:g})",
-                    default["too_many"],
-                    "0",
-                    verdict(default["too_many"] == 0),
-                ),
-                (
-                    f"best run: COACHBOT_SEND_RATE={best['send_rate']:g}",
-                    f"{100 * best['share']:.1f}%, {best['too_many']} × 429",
-                    "≥ 95%, 0",
-                    verdict(best["share"] >= 0.95 and best["too_many"] == 0),
-                ),
-            ],
-            title="Against the targets:",
-        )
-    )
+    print(table(["figure", "result", "target", "met?"], figure_rows(figures), title="Against the targets:"))
     print(
         "\nnote: the rate is from the first send to the last (the first sweep starts "
         "COACHBOT_DISPATCH_SECONDS after start-up, not counted); idle = time between sends more than 0.5 s "
         "apart; sweeps overran = job ticks APScheduler skipped because the previous sweep was still running."
     )
+    save_figures(args.json, figures)
 
 
 if __name__ == "__main__":

@@ -82,7 +82,10 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--db", type=Path, default=None)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="500 people, one run: a smoke test")
     args = parser.parse_args()
+    if args.quick:
+        args.people, args.runs = 500, 1
     path = args.db or Path(tempfile.gettempdir()) / f"coachbot-bench-{args.people}.db"
     url = f"sqlite+aiosqlite:///{path}"
     if not path.exists():

@@ -72,14 +72,16 @@ class Coach:
     async def handle(self, visitor: Visitor, inbound: Inbound, *, update_id: int | None = None) -> Outcome:
         """Run one event to completion; retried on a concurrent write to the same person.
 
-        With an `update_id`, the claim of that id commits with the turn's effects: a redelivered
-        update is a no-op, and a turn that failed leaves the id unclaimed for the retry.
+        With an `update_id`, the claim of that id commits with the turn's effects, and a turn that
+        failed leaves the id unclaimed for the retry. A redelivered update changes nothing; it
+        brings the person's current question again, because the first delivery may have died
+        after its commit and before its reply (a worker killed, a crash before the offset).
         """
         for attempt in range(_RETRIES):
             try:
                 async with self.store.transaction() as repo:
                     if update_id is not None and not await repo.updates.claim_update(update_id):
-                        return Outcome(duplicate=True)
+                        return await self._redelivered(repo, visitor)
                     return await self._handle(repo, visitor, inbound)
             except StaleVersion:
                 log.info("turn.retry", extra={"attempt": attempt + 1, "reason": "stale"})
@@ -124,13 +126,13 @@ class Coach:
     async def _handle(self, repo: UnitOfWork, visitor: Visitor, inbound: Inbound) -> Outcome:
         # Only /start creates a person: after declining (or /forget) a stray message or an old
         # button must not bring a row back.
-        person = await repo.people.person_for_update(
+        person, stored = await repo.person_and_position(
             visitor.channel, visitor.external_id, create=isinstance(inbound, Start)
         )
         if person is None:
             return self._stranger(visitor, inbound)
         lang = person.language or _lang_hint(visitor.language_hint)
-        position = await repo.positions.position(person.id) or idle_position(person.id)
+        position = stored or idle_position(person.id)
         if isinstance(inbound, Start):
             return await self._start(repo, person, position, lang, inbound)
         if isinstance(inbound, Command):
@@ -138,6 +140,20 @@ class Coach:
         if isinstance(inbound, Tap):
             return await self._tap(repo, person, position, lang, inbound)
         return await self._text(repo, person, position, lang, inbound)
+
+    async def _redelivered(self, repo: UnitOfWork, visitor: Visitor) -> Outcome:
+        """The current question again (nothing when there is none), marked as a duplicate."""
+        person, stored = await repo.person_and_position(visitor.channel, visitor.external_id, create=False)
+        if person is None:
+            return Outcome(duplicate=True)
+        lang = person.language or _lang_hint(visitor.language_hint)
+        position = stored or idle_position(person.id)
+        dynamic = await self._dynamic(repo, lang)
+        prompt = self.catalog.engine.prompt_for(position, dynamic)
+        if prompt is None:
+            return Outcome(duplicate=True, language=lang)
+        question = self._prompt_message(lang, position, prompt, dynamic)
+        return Outcome(messages=(question,), language=lang, duplicate=True)
 
     def _stranger(self, visitor: Visitor, inbound: Inbound) -> Outcome:
         """Someone the coach keeps nothing about: answer without storing anything."""
@@ -316,9 +332,11 @@ class Coach:
             notices = [r for r in result.replies if isinstance(r, Notice)]
             goodbye = tuple(self._msg(lang, n.template) for n in notices)
             return Outcome(messages=goodbye, language=lang, forgotten=True, changed=True)
+        before = replace(person)
         _apply_profile(person, profile)
         lang = person.language or lang
-        await repo.people.save_person(person)
+        if person != before:  # most turns change only the position
+            await repo.people.save_person(person)
         saved = await repo.positions.save_position(result.position)
         if result.answers:
             await repo.answers.add_answers(result.answers)
@@ -438,7 +456,7 @@ class Coach:
     ) -> Message:
         has_departments = any(o.key.startswith("d") and o.key[1:].isdigit() for o in prompt.options)
         text = self._render_step(lang, position, prompt.template, has_departments=has_departments)
-        return Message(text, self._buttons(lang, position.version, prompt))
+        return Message(text, self._buttons(lang, position.version, prompt), question=True)
 
     def _buttons(self, lang: str, version: int, prompt: Prompt) -> tuple[tuple[Button, ...], ...]:
         rows: list[tuple[Button, ...]] = []

@@ -56,10 +56,16 @@ class Button:
 
 @dataclass(frozen=True)
 class Message:
-    """One message to send: HTML text and rows of buttons."""
+    """One message to send: HTML text and rows of buttons.
+
+    `question`: a dialogue's next question, which a channel may show in place of the message
+    whose button was just pressed (Telegram folds it into that edit); anything else, such as the
+    advice, is a message of its own.
+    """
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    question: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,13 @@ so they run the very same objects.
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 
 from bot.coach import Coach
 from bot.content.catalog import Catalog, load_catalog
+from bot.sending import SendBudget
 from bot.settings import Settings
 from bot.storage.database import Database
 
@@ -22,6 +25,8 @@ class Services:
     database: Database
     catalog: Catalog
     coach: Coach
+    #: Telegram's overall send limit shared with other workers; None: this process alone sends.
+    send_budget: SendBudget | None = None
 
     async def close(self) -> None:
         await self.database.dispose()
@@ -36,4 +41,6 @@ async def open_services(settings: Settings, *, catalog: Catalog | None = None) -
     except BaseException:
         await database.dispose()
         raise
-    return Services(settings, database, catalog, Coach(database, catalog, settings))
+    # Webhook workers on one PostgreSQL share the bot's one budget; SQLite means one process.
+    budget = database.send_budget(f"{socket.gethostname()[:60]}:{os.getpid()}", settings.send_rate)
+    return Services(settings, database, catalog, Coach(database, catalog, settings), budget)

@@ -38,8 +38,9 @@ class Settings(BaseSettings):
     recheck_weeks: int = Field(default=6, ge=1, le=104, validation_alias="COACHBOT_RECHECK_WEEKS")
     invite_days: int = Field(default=7, ge=1, le=90, validation_alias="COACHBOT_INVITE_DAYS")
     dispatch_seconds: float = Field(default=5.0, gt=0, le=3600, validation_alias="COACHBOT_DISPATCH_SECONDS")
-    #: Messages per second this worker sends at most; Telegram allows about 30 per bot overall.
-    send_rate: float = Field(default=28.0, gt=0, le=30, validation_alias="COACHBOT_SEND_RATE")
+    #: New messages per second the bot sends at most, all workers together (they share the budget
+    #: through PostgreSQL); Telegram allows about 30 per bot overall.
+    send_rate: float = Field(default=30.0, gt=0, le=30, validation_alias="COACHBOT_SEND_RATE")
     #: A claimed nudge not marked within this time is claimed again (a dispatcher crashed).
     nudge_lease_seconds: int = Field(default=300, ge=30, validation_alias="COACHBOT_NUDGE_LEASE_SECONDS")
 

@@ -50,11 +50,12 @@ LAYERS: dict[str, Layer] = {
     "bot.domain": layer(),
     "bot.conversation": layer(),
     "bot.logs": layer(),
+    "bot.sending": layer(),
     "bot.settings": layer("bot"),
     "bot.engine": layer("bot.domain"),
     "bot.content": layer("bot.domain", "bot.engine"),
     "bot.coaching": layer("bot.domain", "bot.engine", "bot.content"),
-    "bot.storage": layer("bot.domain", "bot.settings", libraries=SQL),
+    "bot.storage": layer("bot.domain", "bot.settings", "bot.sending", libraries=SQL),
     "bot.invites": layer("bot.domain", "bot.storage"),
     "bot.advice_messages": layer(
         "bot.domain", "bot.conversation", "bot.engine", "bot.content", "bot.coaching"
@@ -84,11 +85,12 @@ LAYERS: dict[str, Layer] = {
     "bot.demo_data": layer(
         "bot.domain", "bot.settings", "bot.content", "bot.storage", "bot.reports", libraries=SQL
     ),
-    "bot.services": layer("bot.settings", "bot.content", "bot.storage", "bot.coach"),
+    "bot.services": layer("bot.settings", "bot.sending", "bot.content", "bot.storage", "bot.coach"),
     "bot.channels": layer(
         "bot.domain",
         "bot.conversation",
         "bot.logs",
+        "bot.sending",
         "bot.settings",
         "bot.engine",
         "bot.content",

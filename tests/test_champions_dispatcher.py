@@ -14,13 +14,13 @@ from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
-from telegram import Bot
+from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.champions.clock import ManualClock
 from bot.champions.dispatcher import Dispatcher
-from bot.champions.pacing import Pacer
 from bot.channels.telegram.champions import TelegramNudgeSender
+from bot.channels.telegram.pacing import FloodControl
 from bot.content.catalog import load_catalog
 from bot.domain import NudgeKind, NudgeStatus
 from bot.settings import load_settings
@@ -118,9 +118,7 @@ async def test_a_claim_left_by_a_crashed_worker_is_sent_after_the_lease(database
             claimed = await repo.nudges.claim_due("dead-worker", now, now - timedelta(minutes=5), 10)
         assert len(claimed) == 2
         async with _bot(api) as bot:
-            dispatcher = Dispatcher(
-                database, TelegramNudgeSender(bot), catalog, settings, clock, pacer=Pacer(1000)
-            )
+            dispatcher = Dispatcher(database, TelegramNudgeSender(bot), catalog, settings, clock)
             assert (await dispatcher.drain()).claimed == 0  # still leased to the dead worker
             clock.advance(timedelta(minutes=4))
             assert (await dispatcher.drain()).claimed == 0
@@ -140,7 +138,7 @@ async def test_two_dispatchers_on_postgres_send_each_of_1000_nudges_once(postgre
     now = datetime.now(UTC).replace(microsecond=0)
     clock = ManualClock(now)
     chats = list(range(800_000, 801_000))
-    async with BotApiDouble() as api:  # not enforcing Telegram's limits, so the pacer may go fast
+    async with BotApiDouble() as api:  # not enforcing Telegram's limits, so the bots may go fast
         person_ids = await _people(postgres_database, chats, api)
         async with postgres_database.transaction() as repo:
             await repo.nudges.add_nudges(
@@ -152,7 +150,7 @@ async def test_two_dispatchers_on_postgres_send_each_of_1000_nudges_once(postgre
             )
         second = Database(postgres_url)
         try:
-            async with _bot(api) as bot_a, _bot(api) as bot_b:
+            async with _bot(api, rate=5000) as bot_a, _bot(api, rate=5000) as bot_b:
                 workers = [
                     Dispatcher(
                         db,
@@ -161,7 +159,6 @@ async def test_two_dispatchers_on_postgres_send_each_of_1000_nudges_once(postgre
                         settings,
                         clock,
                         worker=name,
-                        pacer=Pacer(5000),
                         batch=50,
                     )
                     for db, bot, name in ((postgres_database, bot_a, "worker-a"), (second, bot_b, "worker-b"))
@@ -357,33 +354,10 @@ async def test_cancelling_tells_the_champions_and_whoever_was_reminded(clean_dat
 # -- pacing and Telegram's answers ------------------------------------------------------------------------
 
 
-async def test_pacer_spaces_each_chat_by_a_second_and_all_chats_by_the_rate():
-    now = [0.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    pacer = Pacer(per_second=10, per_chat_seconds=1.0, monotonic=lambda: now[0], sleep=sleep)
-    stamps: list[tuple[int, float]] = []
-    for chat in [1, 2, 3, 1, 1, 4]:
-        await pacer.wait(chat)
-        stamps.append((chat, now[0]))
-    times = [t for _, t in stamps]
-    assert all(b - a >= 0.1 - 1e-9 for a, b in pairwise(times))
-    ones = [t for chat, t in stamps if chat == 1]
-    assert all(b - a >= 1.0 - 1e-9 for a, b in pairwise(ones))
-    pacer.pause(5)
-    before = now[0]
-    await pacer.wait(9)
-    assert now[0] - before >= 5 - 1e-9
-
-
 # PTB 22 itself warns when it builds RetryAfter with an int; that is not this code's doing.
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_a_429_is_retried_after_retry_after(database):
-    """Without per-chat pacing the double answers 429; the dispatcher waits it out and sends once."""
+    """Without per-chat gaps the double answers 429; the flood control waits it out and sends once."""
     settings = load_settings(database_url="sqlite://")
     catalog = load_catalog(settings.dialogues_dir, settings.knowledge_dir)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -393,11 +367,8 @@ async def test_a_429_is_retried_after_retry_after(database):
             await repo.nudges.add_nudges(
                 [NewNudge(NudgeKind.RECHECK, person_id, now, dedupe_key=f"k{i}") for i in range(2)], now
             )
-        async with _bot(api) as bot:
-            unpaced = Pacer(per_second=1000, per_chat_seconds=0)
-            dispatcher = Dispatcher(
-                database, TelegramNudgeSender(bot), catalog, settings, ManualClock(now), pacer=unpaced
-            )
+        async with _bot(api, private_gap=0.0) as bot:
+            dispatcher = Dispatcher(database, TelegramNudgeSender(bot), catalog, settings, ManualClock(now))
             started = time.monotonic()
             report = await dispatcher.drain()
         assert report.sent == 2
@@ -487,11 +458,12 @@ async def _people(database: Database, chat_ids: list[int], api: BotApiDouble) ->
     return [by_chat[c] for c in chat_ids]
 
 
-def _bot(api: BotApiDouble) -> Bot:
-    """A plain Bot (no rate limiter) on the double, with a pool wide enough for parallel sends."""
-    return Bot(
+def _bot(api: BotApiDouble, rate: float = 30.0, private_gap: float = 1.0) -> ExtBot:  # type: ignore[type-arg]
+    """A bot with the application's flood control on the double, a pool wide enough for parallel sends."""
+    return ExtBot(
         api.token,
         base_url=api.base_url,
         base_file_url=api.base_file_url,
         request=HTTPXRequest(connection_pool_size=16),
+        rate_limiter=FloodControl(rate, private_gap=private_gap),
     )

@@ -89,7 +89,9 @@ async def test_forged_callback_data_is_refused(bot, data):
     assert api.rejected == []
 
 
-async def test_repeated_update_is_processed_once(bot):
+async def test_repeated_update_is_processed_once_and_brings_the_question_again(bot):
+    """A redelivery (after a crash the first delivery may have died before replying) changes
+    nothing and sends the current question again, with its keyboard."""
     api, app = bot
     user = api.user(user_id=USER, language_code="en")
     await _onboard(user)
@@ -97,11 +99,17 @@ async def test_repeated_update_is_processed_once(bot):
     await user.reply()
     before = await _state(app)
     sent_before = len(api.calls("sendMessage"))
+    answers_before = len(api.calls("answerCallbackQuery"))
+    mark = len(api.requests)
     await api.redeliver(update_id)
+    await api.wait_for("sendMessage", since=mark)
     await api.settle()
     assert await _state(app) == before
-    assert len(api.calls("sendMessage")) == sent_before
     assert [q for q, _, _ in before[1]].count("who_uses") == 1
+    assert len(api.calls("sendMessage")) == sent_before + 1
+    assert "One or two of them" in user.buttons()  # top_uses, the question after who_uses
+    assert len(api.calls("answerCallbackQuery")) == answers_before  # a second answer is refused
+    assert api.rejected == []
 
 
 @pytest.mark.parametrize(
@@ -332,7 +340,9 @@ async def test_restart_midway_continues_and_old_keyboard_still_works(clean_datab
             assert any("top management" in (m.text or "") for m in replies)
             await user.tap_data(question.message_id, data)
             await user.reply()
-            assert "Where do social media sit" in user.last_text()
+            # The next question comes where the person pressed: folded into that message.
+            pressed = next(m for m in user.messages if m.message_id == question.message_id)
+            assert "Where do social media sit" in (pressed.text or "")
             _, answers = await _state(app)
             assert [q for q, _, _ in answers if q in ("who_uses", "top_uses")] == ["who_uses", "top_uses"]
         assert api.rejected == []

@@ -5,8 +5,10 @@ One sweep:
    on PostgreSQL with FOR UPDATE SKIP LOCKED, so two workers take disjoint rows;
 2. read what the messages need (read-only), cancel the nudges that no longer apply (person blocked
    the bot, session cancelled or started, opted out, no longer a champion of it);
-3. send outside any transaction, paced (pacing.Pacer), and mark each nudge sent right after its send
-   succeeded, in its own short transaction; 403 marks the person unreachable and the nudge failed.
+3. send outside any transaction, and mark each nudge sent right after its send succeeded, in its
+   own short transaction; 403 marks the person unreachable and the nudge failed. Pacing is the
+   channel's: on Telegram the bot's one flood-control layer sends nudges in its bulk lane, behind
+   replies to people's own updates (bot/channels/telegram/pacing.py).
 
 Guarantees and their limits (at-least-once, with a narrow window):
 - A restart loses nothing: due rows stay 'pending' until claimed, and a claim that is never
@@ -38,7 +40,6 @@ from typing import Protocol
 from bot.champions.clock import SYSTEM_CLOCK, Clock
 from bot.champions.compose import Composer, SessionView, language_of, session_view
 from bot.champions.nudges import plan_rechecks
-from bot.champions.pacing import Pacer
 from bot.content.catalog import Catalog
 from bot.conversation import Message
 from bot.domain import AudienceFigures, InspirationSession, NudgeKind, NudgeStatus
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 
 #: Sends that failed for a reason that may pass (network) are tried again this often, then given up.
 MAX_ATTEMPTS = 5
+#: Seconds of sending at the full rate one claim covers.
+BATCH_SECONDS = 15
 #: How long re-check offers are planned apart, per worker (the plan is cheap but not free).
 RECHECK_PLAN_EVERY = timedelta(minutes=10)
 SESSION_KINDS = (NudgeKind.BRIEF, NudgeKind.FOLLOWUP, NudgeKind.REMINDER)
@@ -84,13 +87,13 @@ class SendFailed(Exception):
 
 
 class NudgeSender(Protocol):
-    """Delivers one message to one chat, waiting on the pacer before each request it makes.
+    """Delivers one message to one chat, paced under the channel's limits as bulk, behind replies.
 
-    It retries a 429 itself after pausing the pacer for retry_after, and raises Blocked,
-    Undeliverable, Unsure or Throttled (or SendFailed wrapping one, after a partial delivery).
+    It waits out a 429 itself (retry_after), and raises Blocked, Undeliverable, Unsure or Throttled
+    (or SendFailed wrapping one, after a partial delivery).
     """
 
-    async def send(self, chat_id: int, message: Message, pacer: Pacer) -> None: ...
+    async def send(self, chat_id: int, message: Message) -> None: ...
 
 
 # -- the dispatcher ----------------------------------------------------------------------------------
@@ -145,18 +148,17 @@ class Dispatcher:
         clock: Clock = SYSTEM_CLOCK,
         *,
         worker: str | None = None,
-        pacer: Pacer | None = None,
         batch: int | None = None,
-        concurrency: int = 8,
+        concurrency: int = 16,
     ) -> None:
         self.database = database
         self.sender = sender
         self.settings = settings
         self.clock = clock
         self.worker = worker or worker_name()
-        self.pacer = pacer or Pacer(settings.send_rate)
-        # About one sweep interval's worth of sends, so a sweep ends well inside its lease.
-        self.batch = batch or max(10, min(500, int(settings.send_rate * settings.dispatch_seconds)))
+        # About 15 seconds of sends: well inside the lease, and few batch boundaries (a claim and a
+        # read each, with the pipe idle meanwhile) in a fan-out, where the job sweeps batch after batch.
+        self.batch = batch or max(10, min(500, int(settings.send_rate * BATCH_SECONDS)))
         self.lease = timedelta(seconds=settings.nudge_lease_seconds)
         self.composer = Composer(catalog, settings)
         self._concurrency = concurrency
@@ -262,18 +264,23 @@ class Dispatcher:
     async def _send_all(
         self, deliveries: Sequence[_Delivery], claimed_at: float, report: SweepReport
     ) -> None:
-        """Chats in parallel (bounded), each chat's nudges in order so its pacing holds."""
+        """Chats in parallel (bounded), each chat's nudges in order so its pacing holds.
+
+        Chats with several nudges go first: their later ones must wait a second after the earlier,
+        and waiting at the start overlaps with other chats' sends instead of trailing the batch.
+        """
         by_chat: dict[int, list[_Delivery]] = defaultdict(list)
         for delivery in deliveries:
             by_chat[delivery.chat_id].append(delivery)
         gate = asyncio.Semaphore(self._concurrency)
+        chats = sorted(by_chat.values(), key=len, reverse=True)
 
         async def one_chat(items: list[_Delivery]) -> None:
             async with gate:
                 for item in items:
                     await self._deliver(item, claimed_at, report)
 
-        await asyncio.gather(*(one_chat(items) for items in by_chat.values()))
+        await asyncio.gather(*(one_chat(items) for items in chats))
 
     async def _deliver(self, delivery: _Delivery, claimed_at: float, report: SweepReport) -> None:
         if time.monotonic() - claimed_at > self.lease.total_seconds() / 2:
@@ -281,7 +288,7 @@ class Dispatcher:
             await self._release(delivery, "lease running out", report)
             return
         try:
-            await self.sender.send(delivery.chat_id, delivery.message, self.pacer)
+            await self.sender.send(delivery.chat_id, delivery.message)
         except SendFailed as partial:
             log.warning("nudge.partial", extra={"nudge": delivery.nudge_id, "parts": partial.delivered})
             await self._mark(delivery, NudgeStatus.SENT, report, f"partial: {partial}")

@@ -6,10 +6,11 @@ caller's side; the differences are contained in how connections are set up here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.storage.errors import StorageUnavailable
+from bot.storage.revisions import DepartmentCache
+from bot.storage.send_budget import PostgresSendBudget
 from bot.storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -174,6 +177,10 @@ class Database:
         self._reader = reader
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(reader, expire_on_commit=False)
+        self._departments = DepartmentCache()
+        # SQLite admits one writer: this process's writers take turns here, in arrival order, instead
+        # of polling inside SQLite's busy handler (sleeps of up to 100 ms) when updates run at once.
+        self._writer_turn = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @property
     def url(self) -> URL:
@@ -197,10 +204,11 @@ class Database:
         and so never waits for, or blocks, writers); it does not forbid writes.
         """
         sessions = self._read_sessions if read_only else self._sessions
+        turn = self._writer_turn if not read_only and self._writer_turn is not None else nullcontext()
         session: AsyncSession
         try:
-            async with sessions() as session, session.begin():
-                yield UnitOfWork(session)
+            async with turn, sessions() as session, session.begin():
+                yield UnitOfWork(session, self._departments)
         except Exception as error:
             if is_transient(error):
                 raise StorageUnavailable(type(error).__name__) from error
@@ -221,6 +229,13 @@ class Database:
             if is_transient(error):
                 raise StorageUnavailable(type(error).__name__) from error
             raise
+
+    def send_budget(self, holder: str, rate: float) -> PostgresSendBudget | None:
+        """Telegram's send limit shared with the other workers on this database (PostgreSQL); None
+        on SQLite, where one process sends and keeps its budget in memory."""
+        if self.dialect != "postgresql":
+            return None
+        return PostgresSendBudget(self._engine, holder, rate)
 
     async def ping(self) -> bool:
         """Health check: False rather than an exception, so a probe can report it."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Department
 from bot.storage.models import (
@@ -10,8 +12,10 @@ from bot.storage.models import (
     assessments_table,
     departments_table,
     people_table,
+    revisions_table,
     utcnow,
 )
+from bot.storage.revisions import DEPARTMENTS, DepartmentCache, SeenRevisions
 from bot.storage.sql import Repository
 
 
@@ -29,13 +33,44 @@ def normalise_department_name(name: str) -> str:
 
 
 class DepartmentRepository(Repository):
-    """The `departments` rows, inside the caller's transaction."""
+    """The `departments` rows, inside the caller's transaction, and the process's copy of them."""
+
+    def __init__(
+        self, session: AsyncSession, cache: DepartmentCache | None = None, seen: SeenRevisions | None = None
+    ) -> None:
+        super().__init__(session)
+        self._cache = cache
+        self._seen = seen or SeenRevisions()
 
     async def departments(self) -> list[Department]:
-        """Sorted by name, case-insensitively, as people expect to read a list."""
+        """Sorted by name, case-insensitively, as people expect to read a list.
+
+        From the process's cache when this transaction saw the revision the cache holds (no SQL):
+        a turn reads the revision with the person (UnitOfWork.person_and_position).
+        """
+        cache, revision = self._cache, self._seen.departments
+        if cache is not None and revision is not None:
+            cached = cache.get(revision)
+            if cached is not None:
+                return cached
         rows = await self._session.execute(select(departments_table.c.id, departments_table.c.name))
-        found = [Department(id=row.id, name=row.name) for row in rows]
-        return sorted(found, key=lambda d: (d.name.casefold(), d.name))
+        found = sorted(
+            (Department(id=row.id, name=row.name) for row in rows), key=lambda d: (d.name.casefold(), d.name)
+        )
+        if cache is not None and revision is not None:
+            cache.put(revision, found)
+        return found
+
+    async def _changed(self) -> None:
+        """Bumps the revision in this transaction: every process reloads at its next turn."""
+        self._seen.departments = None
+        stmt = self._insert(revisions_table).values(name=DEPARTMENTS, revision=1)
+        assert isinstance(stmt, postgresql.Insert | sqlite.Insert)
+        await self._session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["name"], set_={"revision": revisions_table.c.revision + 1}
+            )
+        )
 
     async def department(self, department_id: int) -> Department | None:
         row = await self._one(
@@ -68,6 +103,7 @@ class DepartmentRepository(Repository):
             .values(name=cleaned, created_at=utcnow())
             .returning(departments_table.c.id)
         )
+        await self._changed()
         return Department(id=result.scalar_one(), name=cleaned)
 
     async def rename_department(self, department_id: int, name: str) -> Department:
@@ -79,6 +115,7 @@ class DepartmentRepository(Repository):
         )
         if count != 1:
             raise LookupError(f"no department with id {department_id}")
+        await self._changed()
         return Department(id=department_id, name=cleaned)
 
     async def remove_department(self, department_id: int) -> None:
@@ -94,6 +131,7 @@ class DepartmentRepository(Repository):
         count = await self._rowcount(delete(departments_table).where(departments_table.c.id == department_id))
         if count != 1:
             raise LookupError(f"no department with id {department_id}")
+        await self._changed()
 
     async def _refuse_duplicate(self, cleaned: str, *, except_id: int | None) -> None:
         existing = await self.department_by_name(cleaned)

@@ -194,6 +194,29 @@ class ProcessedUpdateRow(Base):
     processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class SendSlotRow(Base):
+    """One of the bot's message slots, shared by webhook workers (bot/storage/send_budget.py).
+
+    Busy while a message is on its way and for a window after its answer; PostgreSQL only uses it.
+    """
+
+    __tablename__ = "send_slots"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    busy_until: Mapped[datetime] = mapped_column()
+    holder: Mapped[str | None] = mapped_column(String(80))
+
+
+class RevisionRow(Base):
+    """A counter per kind of rarely changed data (departments): processes cache that data and
+    reload it when its counter moved, instead of reading it on every turn."""
+
+    __tablename__ = "revisions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger)
+
+
 def _table(row: type[Base]) -> Table:
     """Declarative classes type `__table__` loosely; the repositories want Core Tables."""
     table = row.__table__
@@ -208,6 +231,8 @@ answers_table = _table(AnswerRow)
 assessments_table = _table(AssessmentRow)
 assessment_findings_table = _table(AssessmentFindingRow)
 processed_updates_table = _table(ProcessedUpdateRow)
+send_slots_table = _table(SendSlotRow)
+revisions_table = _table(RevisionRow)
 
 #: Every table holding a person's data by person_id, children first, for forget_person (the findings
 #: of their assessments go first, by assessment).

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -17,16 +19,7 @@ class PositionRepository(Repository):
 
     async def position(self, person_id: int) -> Position | None:
         row = await self._one(select(positions_table).where(positions_table.c.person_id == person_id))
-        if row is None:
-            return None
-        return Position(
-            person_id=row["person_id"],
-            dialogue=row["dialogue"],
-            state=row["state"],
-            values=dict(row["values"] or {}),
-            run_id=row["run_id"],
-            version=row["version"],
-        )
+        return None if row is None else position_of(row)
 
     async def save_position(self, position: Position) -> Position:
         """Compare-and-set on `version`: a writer holding an old copy gets StaleVersion, not a lost update.
@@ -62,3 +55,15 @@ class PositionRepository(Repository):
                 f"position of person {position.person_id} is no longer at version {position.version}"
             )
         return dataclasses.replace(position, values=dict(position.values), version=position.version + 1)
+
+
+def position_of(row: Mapping[Any, Any]) -> Position:
+    """A `dialogue_positions` row (or the same columns of a wider row) as a domain Position."""
+    return Position(
+        person_id=row["person_id"],
+        dialogue=row["dialogue"],
+        state=row["state"],
+        values=dict(row["values"] or {}),
+        run_id=row["run_id"],
+        version=row["version"],
+    )

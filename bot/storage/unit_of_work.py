@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import PersonalData
+from bot.domain import Person, PersonalData, Position
 from bot.storage.answers import AnswerRepository
 from bot.storage.assessments import AssessmentRepository
 from bot.storage.departments import DepartmentRepository
@@ -24,10 +24,13 @@ from bot.storage.models import (
     assessment_findings_table,
     assessments_table,
     people_table,
+    positions_table,
+    revisions_table,
 )
 from bot.storage.nudges import NudgeRepository
-from bot.storage.people import PeopleRepository
-from bot.storage.positions import PositionRepository
+from bot.storage.people import PeopleRepository, person_of
+from bot.storage.positions import PositionRepository, position_of
+from bot.storage.revisions import DEPARTMENTS, DepartmentCache, SeenRevisions
 from bot.storage.roles import RoleRepository
 from bot.storage.updates import UpdateRepository
 
@@ -35,8 +38,10 @@ from bot.storage.updates import UpdateRepository
 class UnitOfWork:
     """The repositories of one transaction; what spans all of them (a person's data) lives here too."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, department_cache: DepartmentCache | None = None) -> None:
         self._session = session
+        self._department_cache = department_cache
+        self._seen = SeenRevisions()
 
     @cached_property
     def people(self) -> PeopleRepository:
@@ -56,7 +61,7 @@ class UnitOfWork:
 
     @cached_property
     def departments(self) -> DepartmentRepository:
-        return DepartmentRepository(self._session)
+        return DepartmentRepository(self._session, self._department_cache, self._seen)
 
     @cached_property
     def updates(self) -> UpdateRepository:
@@ -81,6 +86,41 @@ class UnitOfWork:
     @cached_property
     def drafts(self) -> DraftRepository:
         return DraftRepository(self._session)
+
+    # -- what a turn starts from, in one statement --------------------------------------------------
+
+    async def person_and_position(
+        self, channel: str, external_id: str, *, create: bool = True
+    ) -> tuple[Person | None, Position | None]:
+        """The person (row-locked on PostgreSQL, created when `create`, as people.person_for_update
+        does), their position, and the departments' revision for the process's cache: one SELECT
+        where a turn used to need three."""
+        revision = (
+            select(revisions_table.c.revision).where(revisions_table.c.name == DEPARTMENTS).scalar_subquery()
+        )
+        query = (
+            select(
+                people_table,
+                *(column.label(f"pos_{column.name}") for column in positions_table.c),
+                func.coalesce(revision, 0).label("departments_revision"),
+            )
+            .select_from(
+                people_table.outerjoin(positions_table, positions_table.c.person_id == people_table.c.id)
+            )
+            .where(people_table.c.channel == channel, people_table.c.external_id == external_id)
+            .with_for_update(of=people_table)
+        )
+        row = (await self._session.execute(query)).mappings().first()
+        if row is None and create:  # first contact: created (race-safe) there, then read as above
+            await self.people.person_for_update(channel, external_id, create=True)
+            row = (await self._session.execute(query)).mappings().first()
+        if row is None:
+            return None, None
+        self._seen.departments = int(row["departments_revision"])
+        position = None
+        if row["pos_person_id"] is not None:
+            position = position_of({c.name: row[f"pos_{c.name}"] for c in positions_table.c})
+        return person_of(row), position
 
     # -- a person's data, across every aggregate ---------------------------------------------------
 

@@ -35,7 +35,7 @@ import math
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -554,6 +554,9 @@ class BotApiDouble:
         self._chat_sends: dict[int | str, deque[float]] = {}
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        #: method -> async check run before a request is handled; True drops the request unseen,
+        #: as if the bot had died before it arrived (tests kill a worker from here).
+        self.interceptors: dict[str, Callable[[JSON], Awaitable[bool]]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> BotApiDouble:
@@ -686,6 +689,11 @@ class BotApiDouble:
                 "text": text,
             }
         }
+
+    def query_chat(self, callback_query_id: object) -> int | None:
+        """The chat a callback query (a button press) came from."""
+        query = self._callbacks.get(str(callback_query_id))
+        return None if query is None else query.chat_id
 
     def bot_messages(self, chat_id: int) -> list[BotMessage]:
         """Messages the bot sent to ``chat_id``, oldest first, in their current state."""
@@ -895,6 +903,11 @@ class BotApiDouble:
             if unknown:
                 raise _bad(f"unknown parameter {unknown[0]}")
             self._check_rate(method, chat_id)
+            interceptor = self.interceptors.get(method)
+            if interceptor is not None and await interceptor(params):
+                record.status = 499
+                record.description = "dropped: the bot died before this arrived"
+                return web.Response(status=499)
             handler = getattr(self, f"_api_{method}")
             result = await handler(params, record)
         except asyncio.CancelledError:

@@ -210,7 +210,9 @@ class Worker:
         return f"http://127.0.0.1:{self.port}/healthz"
 
 
-async def start_worker(api: BotApiDouble, database_url: str, log_path: str) -> Worker:
+async def start_worker(
+    api: BotApiDouble, database_url: str, log_path: str, extra_env: dict[str, str] | None = None
+) -> Worker:
     """Starts a worker process and waits until its /healthz says the database answers."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "COACHBOT_", "DATABASE_"))}
@@ -220,6 +222,7 @@ async def start_worker(api: BotApiDouble, database_url: str, log_path: str) -> W
             "TELEGRAM_API_BASE_URL": api.base_url,
             "DATABASE_URL": database_url,
             "TELEGRAM_WEBHOOK_SECRET": SECRET,
+            **(extra_env or {}),
         }
     )
     with open(log_path, "ab") as log:  # noqa: ASYNC230 - a log file for a child process

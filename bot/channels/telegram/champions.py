@@ -8,10 +8,9 @@ job being in memory (lost on restart, one per process) costs nothing.
 from __future__ import annotations
 
 import logging
-import warnings
-from datetime import timedelta
+import time
 
-from telegram import Bot, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
@@ -20,6 +19,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ExtBot,
     MessageHandler,
     filters,
 )
@@ -27,9 +27,9 @@ from telegram.ext import (
 from bot.champions.clock import SYSTEM_CLOCK, Clock
 from bot.champions.desk import COMMANDS, ChampionDesk
 from bot.champions.dispatcher import Blocked, Dispatcher, SendFailed, Throttled, Undeliverable, Unsure
-from bot.champions.pacing import Pacer
 from bot.channels.telegram.delivery import answer_query, edit_pressed, keyboard, send_messages
 from bot.channels.telegram.handlers import SERVICES, visitor_of
+from bot.channels.telegram.pacing import Lane
 from bot.channels.telegram.splitting import split_message
 from bot.conversation import Message, Outcome
 from bot.services import Services
@@ -42,56 +42,48 @@ CLOCK = "clock"
 #: The desk's callback_data prefixes; the coach's are "c…" choice tokens and "a|" actions.
 CALLBACK_PATTERN = r"^(s|i|n)\|"
 JOB_NAME = "nudge-dispatcher"
-#: Times a sender retries one message after a 429 before handing the nudge back.
-RATE_LIMIT_RETRIES = 3
+#: How long one sweep job keeps claiming full batches before it lets the next tick start afresh.
+SWEEP_JOB_SECONDS = 240.0
 
 
 class TelegramNudgeSender:
-    """Sends one nudge message, paced, split under Telegram's length limit; maps errors for the dispatcher."""
+    """Sends one nudge message in the bulk lane, split under Telegram's length limit; maps errors.
 
-    def __init__(self, bot: Bot, retries: int = RATE_LIMIT_RETRIES) -> None:
+    The bot's flood control (pacing.FloodControl) paces it behind replies and waits out 429s; a
+    429 still there after its retries becomes Throttled, and the nudge is handed back for later.
+    """
+
+    def __init__(self, bot: ExtBot) -> None:  # type: ignore[type-arg]
         self.bot = bot
-        self.retries = retries
 
-    async def send(self, chat_id: int, message: Message, pacer: Pacer) -> None:
+    async def send(self, chat_id: int, message: Message) -> None:
         parts = split_message(message.text)
         for index, part in enumerate(parts):
             markup = keyboard(message.buttons) if index == len(parts) - 1 else None
             try:
-                await self._send_part(chat_id, part, markup, pacer)
+                await self._send_part(chat_id, part, markup)
             except (Blocked, Undeliverable, Unsure, Throttled) as error:
                 raise (SendFailed(index, error) if index else error) from error
 
-    async def _send_part(self, chat_id: int, text: str, markup: object, pacer: Pacer) -> None:
-        for attempt in range(self.retries + 1):
-            await pacer.wait(chat_id)
-            try:
-                await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)  # type: ignore[arg-type]
-            except RetryAfter as error:
-                seconds = retry_seconds(error)
-                pacer.pause(seconds)
-                log.info("nudge.retry_after", extra={"seconds": seconds, "attempt": attempt + 1})
-                continue
-            except Forbidden as error:
-                raise Blocked(error.message) from error
-            except BadRequest as error:
-                raise Undeliverable(error.message) from error
-            except (TimedOut, NetworkError) as error:
-                raise Unsure(error.message) from error
-            except TelegramError as error:
-                raise Undeliverable(error.message) from error
-            finally:
-                pacer.sent(chat_id)
-            return
-        raise Throttled(f"still 429 after {self.retries} retries")
-
-
-def retry_seconds(error: RetryAfter) -> float:
-    """retry_after as seconds; PTB 22 gives int or timedelta and warns about the int form."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+    async def _send_part(self, chat_id: int, text: str, markup: object) -> None:
+        try:
+            await self.bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,  # type: ignore[arg-type]
+                rate_limit_args=Lane.BULK,
+            )
+        except RetryAfter as error:
+            raise Throttled(f"429 after the flood control's retries: {error.message}") from error
+        except Forbidden as error:
+            raise Blocked(error.message) from error
+        except BadRequest as error:
+            raise Undeliverable(error.message) from error
+        except (TimedOut, NetworkError) as error:
+            raise Unsure(error.message) from error
+        except TelegramError as error:
+            raise Undeliverable(error.message) from error
 
 
 # -- wiring ------------------------------------------------------------------------------------------
@@ -147,12 +139,17 @@ def dispatcher_of(application: Application) -> Dispatcher:  # type: ignore[type-
 
 
 async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The repeating job: one sweep; an error is logged and the next sweep tries again."""
+    """The repeating job: sweeps while batches come back full (a fan-out keeps the pipe filled
+    instead of idling until the next tick); an error is logged and the next tick tries again."""
     dispatcher: Dispatcher | None = context.bot_data.get(DISPATCHER)
     if dispatcher is None:
         return
+    started = time.monotonic()
     try:
-        await dispatcher.sweep()
+        while True:
+            report = await dispatcher.sweep()
+            if report.claimed < dispatcher.batch or time.monotonic() - started > SWEEP_JOB_SECONDS:
+                break
     except Exception:
         log.exception("nudges.sweep_failed")
 

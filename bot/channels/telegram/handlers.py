@@ -16,7 +16,7 @@ from telegram import Update
 from telegram.constants import ChatAction, ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
-from bot.channels.telegram.delivery import answer_query, edit_pressed, send_messages
+from bot.channels.telegram.delivery import answer_query, reply_to_press, send_messages
 from bot.coach import Coach
 from bot.conversation import Command, Inbound, Start, Tap, Text, Visitor
 from bot.services import Services
@@ -80,8 +80,8 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, inbound: Inbo
     async with _typing(context, chat.id):
         outcome = await _coach(context).handle(visitor, inbound, update_id=update.update_id)
     if outcome.duplicate:
+        # Redelivered: the first delivery may have died before replying; the question again.
         log.info("update.duplicate", extra={"update_id": update.update_id})
-        return
     await send_messages(context.bot, chat.id, outcome)
 
 
@@ -126,10 +126,13 @@ async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await answer_query(query, None)
         raise
     if outcome.duplicate:
-        return  # the first delivery answered this press already; Telegram refuses a second answer
+        # Redelivered: the current question again, in case the first delivery died before its
+        # reply. No answer to the press: if the first delivery gave one, Telegram refuses another.
+        log.info("update.duplicate", extra={"update_id": update.update_id})
+        await send_messages(context.bot, chat_id, outcome)
+        return
     await answer_query(query, outcome.notice)
-    await edit_pressed(query, outcome)
-    await send_messages(context.bot, chat_id, outcome)
+    await reply_to_press(context.bot, query, chat_id, outcome)
 
 
 async def on_unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
