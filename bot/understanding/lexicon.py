@@ -106,15 +106,22 @@ def _strings(node: Any, path: Path, line: int, where: str, problems: list[Conten
     return [str(s) for s in node]
 
 
+def _lines(node: Any, line: int) -> list[int]:
+    """The line of each item of a YAML list (the list's own line when unknown)."""
+    return list(getattr(node, "item_lines", [])) or [line] * len(node or ())
+
+
 def _phrases(
-    texts: list[str], lang: str, path: Path, line: int, where: str, problems: list[ContentProblem]
-) -> list[Phrase]:
+    node: Any, lang: str, path: Path, line: int, where: str, problems: list[ContentProblem]
+) -> list[tuple[Phrase, int]]:
+    """The phrases of a YAML list, each with its own line, so a problem names the phrase's line."""
+    texts = _strings(node, path, line, where, problems)
     parsed = []
-    for text in texts:
+    for text, text_line in zip(texts, _lines(node, line), strict=False):
         try:
-            parsed.append(parse(text, lang))
+            parsed.append((parse(text, lang), text_line))
         except ValueError as error:
-            problems.append(ContentProblem(path, line, f"{where}: phrase {text!r}: {error}"))
+            problems.append(ContentProblem(path, text_line, f"{where}: phrase {text!r}: {error}"))
     return parsed
 
 
@@ -146,31 +153,27 @@ def _load_topics(
             if not isinstance(block, LineDict):
                 problems.append(ContentProblem(path, line, f"topic {topic_id!r} has no {lang!r} lexicon"))
                 continue
-            strong = _strings(
-                block.get("phrases"), path, block.line_of("phrases"), f"{topic_id}.{lang}.phrases", problems
+            where = f"{topic_id}.{lang}"
+            strong = _phrases(
+                block.get("phrases"), lang, path, block.line_of("phrases"), f"{where}.phrases", problems
             )
-            weak = _strings(
-                block.get("hints"), path, block.line_of("hints"), f"{topic_id}.{lang}.hints", problems
+            weak = _phrases(
+                block.get("hints"), lang, path, block.line_of("hints"), f"{topic_id}.{lang}.hints", problems
             )
-            if not strong:
+            if not block.get("phrases"):
                 problems.append(ContentProblem(path, line, f"topic {topic_id!r} has no {lang} phrases"))
-            for kind, texts, bucket in (("phrases", strong, phrases), ("hints", weak, hints)):
-                for phrase in _phrases(
-                    texts, lang, path, block.line_of(kind), f"{topic_id}.{lang}", problems
-                ):
+            for found, bucket in ((strong, phrases), (weak, hints)):
+                for phrase, phrase_line in found:
                     seen = owner.get((lang, phrase.key))
                     if seen is not None and seen[0] != topic_id:
                         message = (
                             f"{lang} phrase {phrase.source!r} of {topic_id!r} matches the same as "
                             f"{seen[1]!r} of {seen[0]!r}: the two topics would always tie"
                         )
-                        problems.append(ContentProblem(path, block.line_of(kind), message))
+                        problems.append(ContentProblem(path, phrase_line, message))
                     elif seen is not None:
-                        problems.append(
-                            ContentProblem(
-                                path, block.line_of(kind), f"{lang} phrase {phrase.source!r} is listed twice"
-                            )
-                        )
+                        message = f"{lang} phrase {phrase.source!r} is listed twice"
+                        problems.append(ContentProblem(path, phrase_line, message))
                     owner[(lang, phrase.key)] = (topic_id, phrase.source)
                     bucket.append(phrase)
         gives_way_to = _strings(
@@ -200,14 +203,15 @@ def _load_language(root: LineDict, path: Path, problems: list[ContentProblem]) -
             problems.append(ContentProblem(path, root.line_of(lang), f"no {lang!r} section"))
             continue
         for name in _LANGUAGE_LISTS:
-            texts = _strings(block.get(name), path, block.line_of(name), f"{lang}.{name}", problems)
-            if not texts:
+            if not block.get(name):
                 problems.append(ContentProblem(path, block.line_of(name), f"{lang}.{name} is empty"))
             if name in ("not_negations", "denials"):
-                found[name].extend(
-                    _phrases(texts, lang, path, block.line_of(name), f"{lang}.{name}", problems)
-                )
-            elif name == "not_breaks":
+                line = block.line_of(name)
+                parsed = _phrases(block.get(name), lang, path, line, f"{lang}.{name}", problems)
+                found[name].extend(phrase for phrase, _ in parsed)
+                continue
+            texts = _strings(block.get(name), path, block.line_of(name), f"{lang}.{name}", problems)
+            if name == "not_breaks":
                 pairs = [tuple(fold(t).split()) for t in texts]
                 for text, pair in zip(texts, pairs, strict=True):
                     if len(pair) != 2:
@@ -286,9 +290,10 @@ def _synonyms(
         return ()
     texts: list[str] = []
     for lang in LANGUAGES:
-        found = _strings(block.get(lang), path, block.line_of(lang), f"{where}.{lang}", problems)
+        lang_line = block.line_of(lang) if lang in block else line
+        found = _strings(block.get(lang), path, lang_line, f"{where}.{lang}", problems)
         if not found:
-            problems.append(ContentProblem(path, block.line_of(lang), f"{where} has no {lang} synonyms"))
+            problems.append(ContentProblem(path, lang_line, f"{where} has no {lang} synonyms"))
         texts.extend(" ".join(fold(t).split()) for t in found)
     return tuple(texts)
 

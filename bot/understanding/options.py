@@ -65,6 +65,19 @@ class OptionMatch:
 
 
 @dataclass(frozen=True)
+class _Score:
+    """How well a text fits one option, and which of its words the option explains."""
+
+    score: float
+    key: str
+    how: How
+    #: The text's words this option's labels and synonyms hold.
+    explained: frozenset[int]
+    #: The text's words that spell out one whole label or synonym of this option.
+    named: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
 class _Candidate:
     """One way to write an option (a label or a synonym): all its words, and those that carry meaning."""
 
@@ -95,14 +108,16 @@ def match_option(
         return None
     scored = sorted(
         (_score_option(text_words, option, step, lang, lexicon) for option in options),
-        key=lambda s: -s[0],
+        key=lambda s: -s.score,
     )
-    best_score, best_key, how = scored[0]
-    if best_score < ASK:
+    best = scored[0]
+    if best.score < ASK:
         return None
-    if len(scored) > 1 and scored[1][0] > best_score - MARGIN and scored[1][1] != best_key:
+    if len(scored) > 1 and scored[1].score > best.score - MARGIN and scored[1].key != best.key:
         return None
-    return OptionMatch(best_key, round(best_score, 2), how)
+    if any(other.named - best.explained for other in scored[1:] if other.key != best.key):
+        return None  # the text names another option in full too ("ja en nee")
+    return OptionMatch(best.key, round(best.score, 2), best.how)
 
 
 def _position(text: str, text_words: Sequence[Word], lexicon: Lexicon) -> int | None:
@@ -136,21 +151,25 @@ def _content_words(text: str) -> tuple[Word, ...]:
 
 def _score_option(
     text_words: Sequence[Word], option: OptionView, step: str | None, lang: str, lexicon: Lexicon
-) -> tuple[float, str, How]:
+) -> _Score:
     """How well the text fits one option: its best label or synonym, less for extra words or typos."""
     candidates = _candidates(option, step, lang, lexicon)
     norms = tuple(w.norm for w in text_words)
     if any(c.norms == norms for c in candidates):
-        return 1.0, option.key, "exact"
+        return _Score(1.0, option.key, "exact", frozenset(w.index for w in text_words))
     content = [w for w in text_words if w.norm not in lexicon.stopwords] or list(text_words)
     vocabulary = [word for c in candidates for word in c.content]
     explained = [_typos_in(w, vocabulary) for w in content]
     precision = sum(1 for t in explained if t is not None) / len(content)
     best = 0.0
+    named: set[int] = set()
     for candidate in candidates:
-        hits = [t for t in (_typos_in(word, content) for word in candidate.content) if t is not None]
+        places = [_place_in(word, content) for word in candidate.content]
+        hits = [p for p in places if p is not None]
         recall = len(hits) / len(candidate.content)
-        typos = sum(hits) + sum(t for t in explained if t)
+        if recall == 1.0:
+            named.update(index for index, _ in hits)
+        typos = sum(t for _, t in hits) + sum(t for t in explained if t)
         if precision == 1.0 and recall == 1.0:
             score = 0.95  # the text is this label or synonym, give or take filler words
         elif precision == 1.0 or recall == 1.0:
@@ -160,7 +179,17 @@ def _score_option(
         best = max(best, score * (1.0 - TYPO * typos))
     if best and _negated(content, vocabulary, lexicon):
         best *= NEGATED
-    return best, option.key, "words"
+    known = frozenset(w.index for w, t in zip(content, explained, strict=True) if t is not None)
+    return _Score(best, option.key, "words", known, frozenset(named))
+
+
+def _place_in(word: Word, text_words: Sequence[Word]) -> tuple[int, int] | None:
+    """Where a label's word stands in the text, and with how many typos; None when it is not there."""
+    for candidate in text_words:
+        typos = _typos_in(word, (candidate,))
+        if typos is not None:
+            return candidate.index, typos
+    return None
 
 
 def _typos_in(word: Word, vocabulary: Iterable[Word]) -> int | None:
