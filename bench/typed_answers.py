@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,14 +23,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.understanding import match_option, understand  # noqa: E402
 from bot.understanding.evaluation import (  # noqa: E402
+    OptionCase,
     OptionScore,
+    TopicCase,
     TopicScore,
     load_option_cases,
     load_topic_cases,
     score_options,
     score_topics,
 )
+from bot.understanding.lexicon import FOLDER, load_lexicon  # noqa: E402
+from bot.understanding.options import step_options  # noqa: E402
 
 PARTS = ("dev", "heldout")
 
@@ -79,6 +85,33 @@ def _option_table(name: str, score: OptionScore) -> list[str]:
     ]
 
 
+def _speed(topic_cases: Sequence[TopicCase], option_cases: Sequence[OptionCase]) -> list[str]:
+    """CPU per call on this (shared, noisy) machine: what an update with typed text adds."""
+    started = time.process_time()
+    load_lexicon(ROOT / "knowledge" / FOLDER)
+    loading = time.process_time() - started
+    options = step_options(ROOT / "dialogues")
+    rounds = 5
+    started = time.process_time()
+    for _ in range(rounds):
+        for case in topic_cases:
+            understand(case.text, case.lang)
+    per_text = (time.process_time() - started) / (rounds * len(topic_cases))
+    started = time.process_time()
+    for _ in range(rounds):
+        for option_case in option_cases:
+            match_option(option_case.text, option_case.lang, options[option_case.step], option_case.step)
+    per_option = (time.process_time() - started) / (rounds * len(option_cases))
+    return [
+        "## speed (CPU time, this machine)",
+        "",
+        f"loading the lexicons once: {1000 * loading:.0f} ms; "
+        f"`understand`: {1000 * per_text:.2f} ms per answer; "
+        f"`match_option`: {1000 * per_option:.2f} ms per answer",
+        "",
+    ]
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
@@ -94,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines += _topic_table(part, score_topics(topic_cases[part]))
     for part in PARTS:
         lines += _option_table(part, score_options(option_cases[part]))
+    lines += _speed(
+        [c for part in PARTS for c in topic_cases[part]], [c for part in PARTS for c in option_cases[part]]
+    )
     print("\n".join(lines))
     if args.misses:
         print("## dev misses (free text)")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rapidfuzz.distance import OSA
 
@@ -47,6 +47,15 @@ class Alternative:
     exact_case: bool = False
     #: The stem of a plain word in the phrase's language, worked out once when the phrase is read.
     stem: str = ""
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Looked up thousands of times per text: hash the fields once, not on every lookup.
+        key = (self.text, self.lang, self.prefix, self.suffix, self.exact_case)
+        object.__setattr__(self, "_hash", hash(key))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def kind(self) -> str:
@@ -204,10 +213,10 @@ class Matches:
 
     def starts(self, slot: Slot) -> list[int]:
         """Where a phrase beginning with `slot` might start: most phrases have no such place."""
-        found: set[int] = set()
-        for alternative in slot.alternatives:
-            found.update(self.places.get(alternative, ()))
-        return sorted(found)
+        places = [self.places[a] for a in slot.alternatives if a in self.places]
+        if len(places) < 2:
+            return places[0] if places else []
+        return sorted({index for found in places for index in found})
 
     def typos(self, slot: Slot, word: Word, min_length: int) -> int | None:
         """The fewest typos with which `word` fills `slot`, or None."""
