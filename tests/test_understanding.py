@@ -6,7 +6,12 @@ except where a test changes a copy to show that the lexicons are data.
 
 from __future__ import annotations
 
+import gc
 import shutil
+import sys
+import types
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -378,3 +383,49 @@ def test_without_a_step_labels_and_common_synonyms_still_count() -> None:
 
 def test_an_empty_option_list_gives_no_option() -> None:
     assert match_option("ja", "nl", ()) is None
+
+
+# -- privacy: the module keeps nothing of what people type --------------------------------------
+
+
+def _strings_kept_by_the_module(needle: str) -> list[str]:
+    """Every string reachable from bot.understanding's modules (caches, lexicon, globals) holding `needle`.
+
+    Walks gc.get_referents, which also sees containers the collector does not track (a dict of only
+    strings, such as a functools cache), and stays inside the understanding package's own objects.
+    """
+    roots = [m for name, m in sys.modules.items() if name.startswith("bot.understanding")]
+    seen: set[int] = set()
+    queue: list[object] = list(roots)
+    found: list[str] = []
+    while queue and len(seen) < 500_000:
+        obj = queue.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, str):
+            if needle in obj:
+                found.append(obj)
+            continue
+        if isinstance(obj, types.ModuleType) and obj not in roots:
+            continue  # other libraries' modules are not ours to search
+        queue.extend(gc.get_referents(obj))
+    return found
+
+
+def _understand(marker: str) -> None:
+    # The marker comes last: whatever keeps "the last word it saw" would keep it.
+    assert understand(f"Mijn BAAS vindt het tijdverspilling {marker.upper()}", "nl").ids
+
+
+def _match(marker: str) -> None:
+    match_option(f"ja {marker.upper()}", "nl", STEPS["top_uses"], "top_uses")
+
+
+@pytest.mark.parametrize("call", [_understand, _match], ids=["understand", "match_option"])
+def test_nothing_of_the_typed_text_stays_in_memory_after_the_call(call: Callable[[str], None]) -> None:
+    marker = "qzx" + uuid.uuid4().hex[:10]
+    call(marker)
+    gc.collect()
+    # The marker was typed in capitals: only the module's folded copies would be in lower case.
+    assert _strings_kept_by_the_module(marker) == []

@@ -11,7 +11,6 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from functools import cache
 
 import snowballstemmer  # type: ignore[import-untyped]
 
@@ -80,6 +79,7 @@ def words(
         found.append((norm, origin[match.start()], origin[match.end() - 1] + 1, ends_clause))
         cursor = match.end()
     result: list[Word] = []
+    stem_in = stemmers()
     clause = 0
     for index, (norm, start, end, ends_clause) in enumerate(found):
         before = found[index - 1][0] if index else ""
@@ -88,17 +88,17 @@ def words(
         if result and (ends_clause or turns):
             clause += 1
         raw = text[start:end].replace("'", "").replace("’", "").replace("-", "")
-        stems = {lang: stem(norm, lang) for lang in STEMMERS}
+        stems = {lang: stem_word(norm) for lang, stem_word in stem_in.items()}
         result.append(Word(norm, raw, start, end, clause, index, stems))
     return result
 
 
-@cache
-def _stemmer(lang: str) -> Callable[[str], str]:
-    stem_word: Callable[[str], str] = snowballstemmer.stemmer(STEMMERS[lang]).stemWord
-    return stem_word
+def stemmers() -> dict[str, Callable[[str], str]]:
+    """Fresh Snowball stemmers, one per language. A stemmer keeps the last word it saw, so none is
+    shared between calls: that would keep a piece of someone's answer in memory."""
+    return {lang: snowballstemmer.stemmer(name).stemWord for lang, name in STEMMERS.items()}
 
 
 def stem(word: str, lang: str) -> str:
-    """The Snowball stem of a folded word. Not cached: a cache would keep people's words around."""
-    return _stemmer(lang)(word)
+    """The Snowball stem of a folded word (for content; typed text is stemmed inside `words`)."""
+    return stemmers()[lang](word)
