@@ -39,9 +39,9 @@ from bot.channels.telegram.runner import start_polling, stop_polling
 from bot.domain import NudgeKind
 from bot.logs import configure_logging
 from bot.settings import load_settings
-from bot.storage.champions_repository import NewNudge, champions_of
 from bot.storage.database import Database
 from bot.storage.models import people_table
+from bot.storage.nudges import NewNudge
 from tests.support.bot_api_double import BotApiDouble
 
 TELEGRAM_RATE = 30.0
@@ -76,7 +76,7 @@ async def _seed(url: str, nudges: int) -> list[int]:
         async with database.transaction() as repo:
             wanted = [NewNudge(NudgeKind.RECHECK, pid, now) for pid in ids]
             wanted += [NewNudge(NudgeKind.RECHECK, pid, now) for pid in ids[:doubles]]
-            await champions_of(repo).add_nudges(wanted, now)
+            await repo.nudges.add_nudges(wanted, now)
     finally:
         await database.dispose()
     return [FIRST_CHAT + i for i in range(people)]
@@ -86,7 +86,7 @@ async def _counts(url: str) -> dict[str, int]:
     database = Database(url)
     try:
         async with database.transaction(read_only=True) as repo:
-            return await champions_of(repo).nudge_counts()
+            return await repo.nudges.nudge_counts()
     finally:
         await database.dispose()
 

@@ -29,7 +29,7 @@ from bot.demo_data import fill  # noqa: E402
 from bot.reports.aggregates import collect  # noqa: E402
 from bot.reports.chart import render_png  # noqa: E402
 from bot.reports.csv_export import to_csv  # noqa: E402
-from bot.reports.report import _read, assemble, categories_of, render_text  # noqa: E402
+from bot.reports.report import assemble, categories_of, render_text  # noqa: E402
 from bot.storage.database import Database  # noqa: E402
 
 ZONE = "Europe/Amsterdam"
@@ -56,7 +56,7 @@ async def _pieces(url: str) -> list[tuple[str, float]]:
     timings: list[tuple[str, float]] = []
     try:
         started = time.perf_counter()
-        async with _read(database) as connection:
+        async with database.read() as connection:
             raw = await collect(connection, categories_of(catalog.knowledge), now=now, months=6, zone=ZONE)
         timings.append(("SQL (3 GROUP BY queries)", time.perf_counter() - started))
         started = time.perf_counter()

@@ -257,23 +257,23 @@ async def _departments(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 if args.action == "add":
                     for name in args.names:
-                        department = await repo.add_department(name)
+                        department = await repo.departments.add_department(name)
                         print(f"added: {department.name}")
                 elif args.action == "rename":
-                    found = await repo.department_by_name(args.old)
+                    found = await repo.departments.department_by_name(args.old)
                     if found is None:
                         return _fail(f"no department called {args.old!r}")
-                    renamed = await repo.rename_department(found.id, args.new)
+                    renamed = await repo.departments.rename_department(found.id, args.new)
                     print(f"renamed: {found.name} -> {renamed.name}")
                 elif args.action == "remove":
-                    found = await repo.department_by_name(args.name)
+                    found = await repo.departments.department_by_name(args.name)
                     if found is None:
                         return _fail(f"no department called {args.name!r}")
-                    await repo.remove_department(found.id)
+                    await repo.departments.remove_department(found.id)
                     print(f"removed: {found.name}")
             except ValueError as error:
                 return _fail(str(error))
-            for department in await repo.departments():
+            for department in await repo.departments.departments():
                 print(department.name)
         return 0
     finally:

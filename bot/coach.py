@@ -14,7 +14,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.champions.invites import accept_invite
 from bot.coaching.advice import advice_context, change_between
 from bot.coaching.assessment import PHASE_MODELS, all_steps, assess
 from bot.content.catalog import Catalog
@@ -36,8 +35,11 @@ from bot.engine.choice_token import ChoiceToken
 from bot.engine.engine import DynamicOptions, idle_position
 from bot.engine.events import DONE, MAX_TEXT, Begin, Choose, Notice, OptionView, Prompt, Say, TurnResult
 from bot.engine.spec import END, LANGUAGES
-from bot.ports import CoachRepository, CoachStore, StaleVersion, StorageUnavailable
+from bot.invites import accept_invite
 from bot.settings import Settings
+from bot.storage.database import Database
+from bot.storage.errors import StaleVersion, StorageUnavailable
+from bot.storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ def _action(name: str, value: str) -> str:
 class Coach:
     """Runs turns for anyone; holds only shared, read-only things between turns."""
 
-    def __init__(self, store: CoachStore, catalog: Catalog, settings: Settings) -> None:
+    def __init__(self, store: Database, catalog: Catalog, settings: Settings) -> None:
         self.store = store
         self.catalog = catalog
         self.settings = settings
@@ -73,7 +75,7 @@ class Coach:
         for attempt in range(_RETRIES):
             try:
                 async with self.store.transaction() as repo:
-                    if update_id is not None and not await repo.claim_update(update_id):
+                    if update_id is not None and not await repo.updates.claim_update(update_id):
                         return Outcome(duplicate=True)
                     return await self._handle(repo, visitor, inbound)
             except StaleVersion:
@@ -91,17 +93,17 @@ class Coach:
     async def say(self, visitor: Visitor, template: str) -> Outcome:
         """A fixed reply (e.g. to a sticker) in the person's language; creates no one."""
         async with self.store.transaction() as repo:
-            person = await repo.person_for_update(visitor.channel, visitor.external_id, create=False)
+            person = await repo.people.person_for_update(visitor.channel, visitor.external_id, create=False)
         lang = (person.language if person else None) or _lang_hint(visitor.language_hint)
         return Outcome(messages=(self._msg(lang, template),), language=lang)
 
     async def set_reachable(self, visitor: Visitor, reachable: bool) -> None:
         """Blocked (or unblocked) the bot: nudges must stop (or may resume)."""
         async with self.store.transaction() as repo:
-            person = await repo.person_for_update(visitor.channel, visitor.external_id, create=False)
+            person = await repo.people.person_for_update(visitor.channel, visitor.external_id, create=False)
             if person is not None and person.reachable != reachable:
                 person.reachable = reachable
-                await repo.save_person(person)
+                await repo.people.save_person(person)
 
     async def is_admin(self, visitor: Visitor) -> bool:
         """Admins come from COACHBOT_ADMIN_IDS (Telegram ids) or were given the role later."""
@@ -109,23 +111,23 @@ class Coach:
         if listed and int(visitor.external_id) in self.settings.admin_ids:
             return True
         async with self.store.transaction(read_only=True) as repo:
-            person = await repo.person_for_update(visitor.channel, visitor.external_id, create=False)
+            person = await repo.people.person_for_update(visitor.channel, visitor.external_id, create=False)
         return person is not None and person.role == Role.ADMIN
 
     def language_for(self, hint: str | None) -> str:
         """The language to use for someone the coach has not looked up."""
         return _lang_hint(hint)
 
-    async def _handle(self, repo: CoachRepository, visitor: Visitor, inbound: Inbound) -> Outcome:
+    async def _handle(self, repo: UnitOfWork, visitor: Visitor, inbound: Inbound) -> Outcome:
         # Only /start creates a person: after declining (or /forget) a stray message or an old
         # button must not bring a row back.
-        person = await repo.person_for_update(
+        person = await repo.people.person_for_update(
             visitor.channel, visitor.external_id, create=isinstance(inbound, Start)
         )
         if person is None:
             return self._stranger(visitor, inbound)
         lang = person.language or _lang_hint(visitor.language_hint)
-        position = await repo.position(person.id) or idle_position(person.id)
+        position = await repo.positions.position(person.id) or idle_position(person.id)
         if isinstance(inbound, Start):
             return await self._start(repo, person, position, lang, inbound)
         if isinstance(inbound, Command):
@@ -149,7 +151,7 @@ class Coach:
     # -- commands -------------------------------------------------------------------------------
 
     async def _start(
-        self, repo: CoachRepository, person: Person, position: Position, lang: str, start: Start
+        self, repo: UnitOfWork, person: Person, position: Position, lang: str, start: Start
     ) -> Outcome:
         if start.payload:
             # A deep-link payload is an invite code (champions, admins): say what it did, then go on
@@ -170,7 +172,7 @@ class Coach:
         return Outcome(messages=(intro, self._prompt_message(lang, position, prompt)), language=lang)
 
     async def _command(
-        self, repo: CoachRepository, person: Person, position: Position, lang: str, command: Command
+        self, repo: UnitOfWork, person: Person, position: Position, lang: str, command: Command
     ) -> Outcome:
         name = command.name
         if name == "help":
@@ -205,12 +207,12 @@ class Coach:
         if name == "cancel":
             if self.catalog.engine.current_step(position) is None:
                 return Outcome(messages=(self._msg(lang, "coach/nothing_to_cancel"),), language=lang)
-            await repo.save_position(replace(position, state=END))
+            await repo.positions.save_position(replace(position, state=END))
             return Outcome(messages=(self._msg(lang, "coach/cancelled"),), language=lang, changed=True)
         return Outcome(messages=(self._msg(lang, "coach/unknown_command"),), language=lang)
 
     async def _begin(
-        self, repo: CoachRepository, person: Person, position: Position, lang: str, dialogue: str
+        self, repo: UnitOfWork, person: Person, position: Position, lang: str, dialogue: str
     ) -> Outcome:
         dynamic = await self._dynamic(repo, lang)
         result = self.catalog.engine.turn(position, Begin(dialogue), facts=_facts(person), dynamic=dynamic)
@@ -219,7 +221,7 @@ class Coach:
     # -- taps and text --------------------------------------------------------------------------
 
     async def _tap(
-        self, repo: CoachRepository, person: Person, position: Position, lang: str, tap: Tap
+        self, repo: UnitOfWork, person: Person, position: Position, lang: str, tap: Tap
     ) -> Outcome:
         if tap.data.startswith(_ACTION):
             return await self._action_tap(repo, person, position, lang, tap.data)
@@ -251,7 +253,7 @@ class Coach:
         return replace(outcome, edit=Edit(edit_text))
 
     async def _action_tap(
-        self, repo: CoachRepository, person: Person, position: Position, lang: str, data: str
+        self, repo: UnitOfWork, person: Person, position: Position, lang: str, data: str
     ) -> Outcome:
         parts = data.split("|")
         if len(parts) != 3:
@@ -265,7 +267,7 @@ class Coach:
             return Outcome(edit=Edit(self._text_of(lang, "coach/forget_kept")), language=lang)
         if name == "lang" and value in LANGUAGES:
             person.language = value
-            await repo.save_person(person)
+            await repo.people.save_person(person)
             text = self._text_of(value, "coach/language_set")
             messages: tuple[Message, ...] = ()
             prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo, value))
@@ -275,7 +277,7 @@ class Coach:
         return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
 
     async def _text(
-        self, repo: CoachRepository, person: Person, position: Position, lang: str, text: Text
+        self, repo: UnitOfWork, person: Person, position: Position, lang: str, text: Text
     ) -> Outcome:
         dynamic = await self._dynamic(repo, lang)
         result = self.catalog.engine.turn(position, Say(text.text), facts=_facts(person), dynamic=dynamic)
@@ -297,7 +299,7 @@ class Coach:
     # -- writing a turn -------------------------------------------------------------------------
 
     async def _commit(
-        self, repo: CoachRepository, person: Person, lang: str, result: TurnResult, dynamic: DynamicOptions
+        self, repo: UnitOfWork, person: Person, lang: str, result: TurnResult, dynamic: DynamicOptions
     ) -> Outcome:
         """Write the turn (profile, position, answers, assessment), then render the replies."""
         profile = result.position.values.get("profile", {})
@@ -310,10 +312,10 @@ class Coach:
             return Outcome(messages=goodbye, language=lang, forgotten=True, changed=True)
         _apply_profile(person, profile)
         lang = person.language or lang
-        await repo.save_person(person)
-        saved = await repo.save_position(result.position)
+        await repo.people.save_person(person)
+        saved = await repo.positions.save_position(result.position)
         if result.answers:
-            await repo.add_answers(result.answers)
+            await repo.answers.add_answers(result.answers)
         messages: list[Message] = []
         for reply in result.replies:
             if isinstance(reply, Prompt):
@@ -325,7 +327,7 @@ class Coach:
                 messages.append(await self._assess(repo, person, saved, lang))
         return Outcome(messages=tuple(messages), language=lang, changed=True)
 
-    async def _assess(self, repo: CoachRepository, person: Person, position: Position, lang: str) -> Message:
+    async def _assess(self, repo: UnitOfWork, person: Person, position: Position, lang: str) -> Message:
         assessment = assess(
             person.id,
             position.run_id,
@@ -335,12 +337,12 @@ class Coach:
             department_id=person.department_id,
             standing=person.standing,
         )
-        previous = await repo.assessments(person.id, limit=1)
-        stored = await repo.add_assessment(replace(assessment, assessed_at=datetime.now(UTC)))
+        previous = await repo.assessments.assessments(person.id, limit=1)
+        stored = await repo.assessments.add_assessment(replace(assessment, assessed_at=datetime.now(UTC)))
         return self._advice_message(lang, stored, previous[0] if previous else None)
 
-    async def _advice(self, repo: CoachRepository, person: Person, lang: str) -> Message:
-        latest = await repo.assessments(person.id, limit=2)
+    async def _advice(self, repo: UnitOfWork, person: Person, lang: str) -> Message:
+        latest = await repo.assessments.assessments(person.id, limit=2)
         if not latest:
             return self._msg(lang, "coach/no_advice")
         return self._advice_message(lang, latest[0], latest[1] if len(latest) > 1 else None)
@@ -355,7 +357,7 @@ class Coach:
         context = advice_context(self.catalog.knowledge, self.catalog.dialogues, current, lang, change)
         return self._msg(lang, "coach/advice", **context)
 
-    async def _mydata(self, repo: CoachRepository, person: Person, lang: str) -> Message:
+    async def _mydata(self, repo: UnitOfWork, person: Person, lang: str) -> Message:
         data = await repo.personal_data(person.id)
         zone = self.settings.timezone
         answers = [
@@ -398,8 +400,8 @@ class Coach:
 
     # -- rendering helpers ----------------------------------------------------------------------
 
-    async def _dynamic(self, repo: CoachRepository, lang: str) -> DynamicOptions:
-        departments = await repo.departments()
+    async def _dynamic(self, repo: UnitOfWork, lang: str) -> DynamicOptions:
+        departments = await repo.departments.departments()
         return {"departments": [OptionView(f"d{d.id}", {"nl": d.name, "en": d.name}) for d in departments]}
 
     def _common(self, position: Position, template: str) -> dict[str, Any]:

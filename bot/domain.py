@@ -180,6 +180,15 @@ class RoleHolder:
 
 
 @dataclass(frozen=True)
+class AudienceFigures:
+    """Counts over a session audience's latest assessments, for a champion's brief; `respondents` in all."""
+
+    respondents: int
+    phases: dict[str, dict[str, int]]
+    fears: dict[str, int]
+
+
+@dataclass(frozen=True)
 class SessionDraft:
     """A champion's guided dialogue in progress (scheduling, moving, reporting), kept in the database."""
 

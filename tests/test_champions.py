@@ -99,7 +99,7 @@ async def test_invite_schedule_brief_and_followup_end_to_end(clean_database_url)
         answer = await become(anna, code, department="Sales")
         assert "you're now a champion" in answer
         async with database.transaction() as repo:
-            person = await repo.person_for_update("telegram", str(ANNA), create=False)
+            person = await repo.people.person_for_update("telegram", str(ANNA), create=False)
             assert person is not None and person.role == Role.CHAMPION
 
         starts = _wall_clock_in_days(now, 3, 14)
@@ -348,10 +348,10 @@ async def test_recheck_offer_and_opting_out_for_good(clean_database_url):
         await onboard(ben)
         async with database.transaction() as repo:
             for user_id, age in ((EVA, 43), (BEN, 20)):
-                person = await repo.person_for_update("telegram", str(user_id), create=False)
+                person = await repo.people.person_for_update("telegram", str(user_id), create=False)
                 from bot.domain import Assessment
 
-                await repo.add_assessment(
+                await repo.assessments.add_assessment(
                     Assessment(
                         person.id,
                         1,

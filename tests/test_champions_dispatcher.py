@@ -24,9 +24,9 @@ from bot.channels.telegram.champions import TelegramNudgeSender
 from bot.content.catalog import load_catalog
 from bot.domain import NudgeKind, NudgeStatus
 from bot.settings import load_settings
-from bot.storage.champions_repository import NewNudge, champions_of
 from bot.storage.database import Database
 from bot.storage.models import nudges_table, people_table
+from bot.storage.nudges import NewNudge
 from tests.support.bot_api_double import BotApiDouble
 from tests.support.harness import services
 from tests.test_champions_support import (
@@ -112,10 +112,10 @@ async def test_a_claim_left_by_a_crashed_worker_is_sent_after_the_lease(database
     async with BotApiDouble() as api:
         person_ids = await _people(database, [7001, 7002], api)
         async with database.transaction() as repo:
-            await champions_of(repo).add_nudges(
+            await repo.nudges.add_nudges(
                 [NewNudge(NudgeKind.RECHECK, pid, now - timedelta(minutes=1)) for pid in person_ids], now
             )
-            claimed = await champions_of(repo).claim_due("dead-worker", now, now - timedelta(minutes=5), 10)
+            claimed = await repo.nudges.claim_due("dead-worker", now, now - timedelta(minutes=5), 10)
         assert len(claimed) == 2
         async with _bot(api) as bot:
             dispatcher = Dispatcher(
@@ -143,7 +143,7 @@ async def test_two_dispatchers_on_postgres_send_each_of_1000_nudges_once(postgre
     async with BotApiDouble() as api:  # not enforcing Telegram's limits, so the pacer may go fast
         person_ids = await _people(postgres_database, chats, api)
         async with postgres_database.transaction() as repo:
-            await champions_of(repo).add_nudges(
+            await repo.nudges.add_nudges(
                 [
                     NewNudge(NudgeKind.RECHECK, pid, now - timedelta(seconds=i % 300))
                     for i, pid in enumerate(person_ids)
@@ -390,7 +390,7 @@ async def test_a_429_is_retried_after_retry_after(database):
     async with BotApiDouble(enforce_rate=True) as api:
         (person_id,) = await _people(database, [7101], api)
         async with database.transaction() as repo:
-            await champions_of(repo).add_nudges(
+            await repo.nudges.add_nudges(
                 [NewNudge(NudgeKind.RECHECK, person_id, now, dedupe_key=f"k{i}") for i in range(2)], now
             )
         async with _bot(api) as bot:
@@ -415,7 +415,7 @@ async def test_default_pacing_stays_under_telegrams_limits(database):
         chats = list(range(7200, 7235))
         person_ids = await _people(database, chats, api)
         async with database.transaction() as repo:
-            await champions_of(repo).add_nudges(
+            await repo.nudges.add_nudges(
                 [NewNudge(NudgeKind.RECHECK, pid, now, dedupe_key=f"a{pid}") for pid in person_ids]
                 + [NewNudge(NudgeKind.RECHECK, person_ids[0], now, dedupe_key=f"b{i}") for i in range(2)],
                 now,
@@ -435,27 +435,26 @@ async def test_claims_are_disjoint_and_lapse_after_the_lease(database):
     async with BotApiDouble() as api:
         person_ids = await _people(database, list(range(7300, 7310)), api)
     async with database.transaction() as repo:
-        await champions_of(repo).add_nudges(
+        await repo.nudges.add_nudges(
             [NewNudge(NudgeKind.RECHECK, pid, now - timedelta(seconds=i)) for i, pid in enumerate(person_ids)]
             + [NewNudge(NudgeKind.RECHECK, person_ids[0], now + timedelta(hours=1), dedupe_key="later")],
             now,
         )
     lease = timedelta(minutes=5)
     async with database.transaction() as repo:
-        first = await champions_of(repo).claim_due("a", now, now - lease, 6)
+        first = await repo.nudges.claim_due("a", now, now - lease, 6)
     async with database.transaction() as repo:
-        second = await champions_of(repo).claim_due("b", now, now - lease, 6)
+        second = await repo.nudges.claim_due("b", now, now - lease, 6)
     assert len(first) == 6 and len(second) == 4 and not set(first) & set(second)
     async with database.transaction() as repo:
-        assert await champions_of(repo).claim_due("c", now + timedelta(minutes=4), now - lease, 20) == []
-        lapsed = await champions_of(repo).claim_due(
+        assert await repo.nudges.claim_due("c", now + timedelta(minutes=4), now - lease, 20) == []
+        lapsed = await repo.nudges.claim_due(
             "c", now + lease + timedelta(seconds=1), now + timedelta(seconds=1), 20
         )
     assert sorted(lapsed) == sorted(first + second)
     async with database.transaction() as repo:
-        champions = champions_of(repo)
-        assert await champions.finish(first[0], "a", NudgeStatus.SENT, now) is False  # no longer a's
-        assert await champions.finish(first[0], "c", NudgeStatus.SENT, now) is True
+        assert await repo.nudges.finish(first[0], "a", NudgeStatus.SENT, now) is False  # no longer a's
+        assert await repo.nudges.finish(first[0], "c", NudgeStatus.SENT, now) is True
 
 
 # -- helpers -------------------------------------------------------------------------------------------

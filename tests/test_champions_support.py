@@ -97,7 +97,7 @@ async def become(user: ChatClient, code: str, lang: str = "en", department: str 
 
 async def add_departments(app: Any, *names: str) -> dict[str, int]:
     async with services(app).database.transaction() as repo:
-        return {name: (await repo.add_department(name)).id for name in names}
+        return {name: (await repo.departments.add_department(name)).id for name in names}
 
 
 async def add_respondents(
@@ -113,11 +113,11 @@ async def add_respondents(
     ids = []
     async with database.transaction() as repo:
         for index, (presence, pilot, fears) in enumerate(answers):
-            person = await repo.person_for_update("terminal", f"{prefix}-{index}", create=True)
+            person = await repo.people.person_for_update("terminal", f"{prefix}-{index}", create=True)
             assert person is not None
             person.consent, person.department_id = True, department_id
-            await repo.save_person(person)
-            await repo.add_assessment(
+            await repo.people.save_person(person)
+            await repo.assessments.add_assessment(
                 Assessment(
                     person_id=person.id,
                     run_id=1,

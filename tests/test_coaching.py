@@ -360,7 +360,7 @@ def coach(database: Database, catalog: Catalog) -> Coach:
 
 async def person_of(database: Database, external_id: str) -> Person | None:
     async with database.transaction() as repo:
-        return await repo.person_for_update("telegram", external_id, create=False)
+        return await repo.people.person_for_update("telegram", external_id, create=False)
 
 
 async def rows_about(database: Database, person_id: int) -> dict[str, int]:
@@ -391,7 +391,7 @@ async def test_full_onboarding_check_fears_and_advice_by_taps(
     coach: Coach, database: Database, catalog: Catalog, lang: str
 ) -> None:
     async with database.transaction() as repo:
-        sales = await repo.add_department("Sales")
+        sales = await repo.departments.add_department("Sales")
     chat = Chat(coach, "1001", hint="nl" if lang == "en" else "en")
     first = await chat.send(Start())
     assert [b.label for b in chat.buttons] == ["Nederlands", "English"]
@@ -440,9 +440,9 @@ async def test_full_onboarding_check_fears_and_advice_by_taps(
     assert (person.language, person.consent, person.standing) == (lang, True, "middle_manager")
     assert person.department_id == sales.id
     async with database.transaction() as repo:
-        (stored,) = await repo.assessments(person.id)
+        (stored,) = await repo.assessments.assessments(person.id)
         data = await repo.personal_data(person.id)
-        position = await repo.position(person.id)
+        position = await repo.positions.position(person.id)
     assert (stored.phase_presence_model, stored.phase_pilot_model) == ("dialogue", "centralisation")
     assert stored.fears == ("time_loss", "role_loss")
     assert stored.causes == ("culture",)
@@ -506,7 +506,7 @@ async def test_forget_declined_keeps_everything(coach: Coach, database: Database
 
 async def test_mydata_shows_only_that_persons_answers(coach: Coach, database: Database) -> None:
     async with database.transaction() as repo:
-        await repo.add_department("Finance")
+        await repo.departments.add_department("Finance")
     anna = Chat(coach, "3001")
     await anna.onboard("en", standing="middle_manager")
     await anna.check(LEVEL_ANSWERS[2], fears=["time_loss"], anything_else="anna's own words")
@@ -567,7 +567,7 @@ async def test_cancel_stops_the_check_and_keeps_answers(coach: Coach, database: 
     assert "Stopped" in chat.text()
     assert cancelled.changed
     async with database.transaction() as repo:
-        position = await repo.position(person.id)
+        position = await repo.positions.position(person.id)
     assert position is not None
     assert position.state == END
     assert (await rows_about(database, person.id))["answers.person_id"] == answers_before
@@ -635,7 +635,7 @@ async def test_a_re_check_shows_the_change_since_the_previous_one(
     person = await person_of(database, "7001")
     assert person is not None
     async with database.transaction() as repo:
-        newest, older = await repo.assessments(person.id)
+        newest, older = await repo.assessments.assessments(person.id)
     assert newest.run_id > older.run_id
     assert (newest.phase_presence_model, older.phase_presence_model) == ("social_business", "presence")
 

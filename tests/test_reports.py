@@ -212,7 +212,7 @@ async def test_chart_is_a_readable_picture(sqlite_database: Database) -> None:
 
 async def _department_names(database: Database) -> list[str]:
     async with database.transaction(read_only=True) as repo:
-        return [d.name for d in await repo.departments()]
+        return [d.name for d in await repo.departments.departments()]
 
 
 def test_reports_never_read_free_text() -> None:

@@ -1,4 +1,4 @@
-"""bot.storage against both backends: the repository contract of bot.ports, concurrency, and the schema."""
+"""bot.storage against both backends: the repositories of a unit of work, concurrency, and the schema."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import StatementError
 
 from bot.domain import AnswerRecord, Assessment, Person, Position, Role, Standing
-from bot.ports import CoachRepository, CoachStore, StaleVersion
-from bot.storage import Database, SqlCoachRepository
-from bot.storage.database import alembic_config, script_heads
+from bot.storage.database import Database, alembic_config, script_heads
+from bot.storage.errors import StaleVersion
 from bot.storage.models import CAUSE_IDS, FEAR_IDS, Base, people_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def _person(database: Database, external_id: str = "1001") -> Person:
     async with database.transaction() as repo:
-        person = await repo.person_for_update("telegram", external_id)
+        person = await repo.people.person_for_update("telegram", external_id)
     assert person is not None
     return person
 
@@ -45,25 +44,15 @@ def _assessment(person_id: int, **changes: object) -> Assessment:
     return Assessment(**fields)  # type: ignore[arg-type]
 
 
-# -- protocol conformance ------------------------------------------------------------------------
-
-
-async def test_implements_the_ports(database: Database) -> None:
-    store: CoachStore = database
-    async with store.transaction() as repo:
-        typed: CoachRepository = repo
-        assert isinstance(typed, SqlCoachRepository)
-
-
 # -- people ----------------------------------------------------------------------------------------
 
 
 async def test_person_for_update_creates_once(database: Database) -> None:
     async with database.transaction() as repo:
-        assert await repo.person_for_update("telegram", "7", create=False) is None
-        first = await repo.person_for_update("telegram", "7")
-        again = await repo.person_for_update("telegram", "7")
-        other_channel = await repo.person_for_update("terminal", "7")
+        assert await repo.people.person_for_update("telegram", "7", create=False) is None
+        first = await repo.people.person_for_update("telegram", "7")
+        again = await repo.people.person_for_update("telegram", "7")
+        other_channel = await repo.people.person_for_update("terminal", "7")
     assert first is not None
     assert again is not None
     assert other_channel is not None
@@ -78,17 +67,17 @@ async def test_person_for_update_creates_once(database: Database) -> None:
 async def test_save_person_round_trip(database: Database) -> None:
     person = await _person(database)
     async with database.transaction() as repo:
-        department = await repo.add_department("Sales")
+        department = await repo.departments.add_department("Sales")
         person.language = "nl"
         person.role = Role.CHAMPION
         person.standing = Standing.MIDDLE_MANAGER
         person.department_id = department.id
         person.consent = True
         person.reachable = False
-        await repo.save_person(person)
+        await repo.people.save_person(person)
     async with database.transaction() as repo:
-        stored = await repo.person_for_update("telegram", person.external_id, create=False)
-        assert await repo.person(person.id) == stored
+        stored = await repo.people.person_for_update("telegram", person.external_id, create=False)
+        assert await repo.people.person(person.id) == stored
     assert stored == person
     assert stored.standing is Standing.MIDDLE_MANAGER
 
@@ -96,19 +85,19 @@ async def test_save_person_round_trip(database: Database) -> None:
 async def test_save_person_unknown_raises(database: Database) -> None:
     async with database.transaction() as repo:
         with pytest.raises(LookupError):
-            await repo.save_person(Person(id=999, channel="telegram", external_id="x"))
+            await repo.people.save_person(Person(id=999, channel="telegram", external_id="x"))
 
 
 async def test_rollback_on_exception(database: Database) -> None:
     async def failing_turn() -> None:
         async with database.transaction() as repo:
-            await repo.person_for_update("telegram", "rolled-back")
+            await repo.people.person_for_update("telegram", "rolled-back")
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
         await failing_turn()
     async with database.transaction() as repo:
-        assert await repo.person_for_update("telegram", "rolled-back", create=False) is None
+        assert await repo.people.person_for_update("telegram", "rolled-back", create=False) is None
 
 
 # -- positions ---------------------------------------------------------------------------------------
@@ -117,32 +106,34 @@ async def test_rollback_on_exception(database: Database) -> None:
 async def test_position_insert_then_update(database: Database) -> None:
     person = await _person(database)
     async with database.transaction() as repo:
-        assert await repo.position(person.id) is None
+        assert await repo.positions.position(person.id) is None
         values = {"answers": {"q1": "a"}, "count": 2, "nested": [1, {"x": None}]}
         first = Position(person.id, "check", "q1", values=values, run_id=3)
-        saved = await repo.save_position(first)
+        saved = await repo.positions.save_position(first)
         assert saved.version == 1
         assert first.version == 0
-        assert await repo.position(person.id) == saved
-        moved = await repo.save_position(Position(person.id, "check", "q2", values={}, run_id=3, version=1))
+        assert await repo.positions.position(person.id) == saved
+        moved = await repo.positions.save_position(
+            Position(person.id, "check", "q2", values={}, run_id=3, version=1)
+        )
     async with database.transaction() as repo:
-        stored = await repo.position(person.id)
+        stored = await repo.positions.position(person.id)
     assert stored == moved == Position(person.id, "check", "q2", values={}, run_id=3, version=2)
 
 
 async def test_stale_version_from_an_old_copy(database: Database) -> None:
     person = await _person(database)
     async with database.transaction() as repo:
-        current = await repo.save_position(Position(person.id, "check", "q1"))
+        current = await repo.positions.save_position(Position(person.id, "check", "q1"))
     async with database.transaction() as repo:
-        await repo.save_position(Position(person.id, "check", "q2", version=current.version))
+        await repo.positions.save_position(Position(person.id, "check", "q2", version=current.version))
     async with database.transaction() as repo:
         with pytest.raises(StaleVersion):
-            await repo.save_position(Position(person.id, "check", "q3", version=current.version))
+            await repo.positions.save_position(Position(person.id, "check", "q3", version=current.version))
         with pytest.raises(StaleVersion):
-            await repo.save_position(Position(person.id, "check", "q3", version=0))
+            await repo.positions.save_position(Position(person.id, "check", "q3", version=0))
         # The failed writes leave the transaction usable (no aborted PostgreSQL transaction).
-        stored = await repo.position(person.id)
+        stored = await repo.positions.position(person.id)
     assert stored is not None
     assert (stored.state, stored.version) == ("q2", 2)
 
@@ -150,10 +141,10 @@ async def test_stale_version_from_an_old_copy(database: Database) -> None:
 async def test_stale_version_when_two_first_writers_race(database: Database) -> None:
     person = await _person(database)
     async with database.transaction() as repo:
-        await repo.save_position(Position(person.id, "check", "q1"))
+        await repo.positions.save_position(Position(person.id, "check", "q1"))
     async with database.transaction() as repo:
         with pytest.raises(StaleVersion):
-            await repo.save_position(Position(person.id, "intro", "start"))
+            await repo.positions.save_position(Position(person.id, "intro", "start"))
 
 
 @pytest.mark.postgres
@@ -162,37 +153,41 @@ async def test_concurrent_save_position_one_wins(postgres_database: Database) ->
     database = postgres_database
     person = await _person(database)
     async with database.transaction() as repo:
-        await repo.save_position(Position(person.id, "check", "q1"))
+        await repo.positions.save_position(Position(person.id, "check", "q1"))
     both_read = asyncio.Barrier(2)
     first_saved = asyncio.Event()
     order: list[str] = []
 
     async def first() -> None:
         async with database.transaction() as repo:
-            position = await repo.position(person.id)
+            position = await repo.positions.position(person.id)
             assert position is not None
             await both_read.wait()
-            await repo.save_position(Position(person.id, "check", "first", version=position.version))
+            await repo.positions.save_position(
+                Position(person.id, "check", "first", version=position.version)
+            )
             first_saved.set()
             await asyncio.sleep(0.3)
             order.append("first commits")
 
     async def second() -> None:
         async with database.transaction() as repo:
-            position = await repo.position(person.id)
+            position = await repo.positions.position(person.id)
             assert position is not None
             await both_read.wait()
             await first_saved.wait()
             order.append("second saves")
             try:
-                await repo.save_position(Position(person.id, "check", "second", version=position.version))
+                await repo.positions.save_position(
+                    Position(person.id, "check", "second", version=position.version)
+                )
             except StaleVersion:
                 order.append("second is stale")
 
     await asyncio.wait_for(asyncio.gather(first(), second()), timeout=10)
     assert order == ["second saves", "first commits", "second is stale"]
     async with database.transaction() as repo:
-        stored = await repo.position(person.id)
+        stored = await repo.positions.position(person.id)
     assert stored is not None
     assert (stored.state, stored.version) == ("first", 2)
 
@@ -208,7 +203,7 @@ async def test_person_for_update_serialises_transactions(database: Database) -> 
 
     async def first() -> None:
         async with database.transaction() as repo:
-            await repo.person_for_update("telegram", person.external_id)
+            await repo.people.person_for_update("telegram", person.external_id)
             order.append("first locked")
             first_locked.set()
             await asyncio.sleep(0.3)
@@ -218,7 +213,7 @@ async def test_person_for_update_serialises_transactions(database: Database) -> 
         await first_locked.wait()
         order.append("second asks")
         async with database.transaction() as repo:
-            await repo.person_for_update("telegram", person.external_id)
+            await repo.people.person_for_update("telegram", person.external_id)
             order.append("second locked")
 
     await asyncio.wait_for(asyncio.gather(first(), second()), timeout=20)
@@ -228,7 +223,7 @@ async def test_person_for_update_serialises_transactions(database: Database) -> 
 async def test_concurrent_first_contact_creates_one_person(database: Database) -> None:
     async def arrive() -> int:
         async with database.transaction() as repo:
-            person = await repo.person_for_update("telegram", "new")
+            person = await repo.people.person_for_update("telegram", "new")
             assert person is not None
             await asyncio.sleep(0.05)
             return person.id
@@ -259,8 +254,8 @@ async def test_add_answers_bulk_thousand(database: Database) -> None:
         for i in range(1000)
     ]
     async with database.transaction() as repo:
-        await repo.add_answers(list(reversed(records)))
-        await repo.add_answers([])
+        await repo.answers.add_answers(list(reversed(records)))
+        await repo.answers.add_answers([])
     async with database.transaction() as repo:
         data = await repo.personal_data(person.id)
     assert data.answers == tuple(records)
@@ -270,7 +265,7 @@ async def test_answers_without_timestamp_get_now(database: Database) -> None:
     person = await _person(database)
     before = datetime.now(UTC)
     async with database.transaction() as repo:
-        await repo.add_answers([AnswerRecord(person.id, 1, "check", "q1", option="yes")])
+        await repo.answers.add_answers([AnswerRecord(person.id, 1, "check", "q1", option="yes")])
         data = await repo.personal_data(person.id)
     (answer,) = data.answers
     assert answer.answered_at is not None
@@ -281,9 +276,9 @@ async def test_assessments_round_trip_newest_first(database: Database) -> None:
     person = await _person(database)
     base = datetime(2026, 3, 1, 12, tzinfo=UTC)
     async with database.transaction() as repo:
-        department = await repo.add_department("Operations")
+        department = await repo.departments.add_department("Operations")
         stored = [
-            await repo.add_assessment(
+            await repo.assessments.add_assessment(
                 _assessment(
                     person.id,
                     run_id=run,
@@ -294,13 +289,13 @@ async def test_assessments_round_trip_newest_first(database: Database) -> None:
             )
             for run in range(1, 13)
         ]
-        everything = await repo.add_assessment(
+        everything = await repo.assessments.add_assessment(
             _assessment(person.id, run_id=13, fears=tuple(reversed(FEAR_IDS)), causes=CAUSE_IDS, lens=None)
         )
     assert all(a.id is not None for a in stored)
     async with database.transaction() as repo:
-        latest = await repo.assessments(person.id)
-        two = await repo.assessments(person.id, limit=2)
+        latest = await repo.assessments.assessments(person.id)
+        two = await repo.assessments.assessments(person.id, limit=2)
     assert latest[0] == everything
     assert latest[0].fears == FEAR_IDS  # given in reverse, kept in canonical order
     assert latest[0].causes == CAUSE_IDS
@@ -315,29 +310,29 @@ async def test_assessment_with_unknown_fear_is_refused(database: Database) -> No
     person = await _person(database)
     async with database.transaction() as repo:
         with pytest.raises(ValueError, match="unknown"):
-            await repo.add_assessment(_assessment(person.id, fears=("spiders",)))
+            await repo.assessments.add_assessment(_assessment(person.id, fears=("spiders",)))
 
 
 async def test_personal_data(database: Database) -> None:
     person = await _person(database)
     t0 = datetime(2026, 2, 1, tzinfo=UTC)
     async with database.transaction() as repo:
-        department = await repo.add_department("Finance")
+        department = await repo.departments.add_department("Finance")
         person.department_id = department.id
-        await repo.save_person(person)
-        await repo.add_answers(
+        await repo.people.save_person(person)
+        await repo.answers.add_answers(
             [
                 AnswerRecord(person.id, 1, "check", "q2", option="b", answered_at=t0 + timedelta(minutes=2)),
                 AnswerRecord(person.id, 1, "check", "q1", option="a", answered_at=t0 + timedelta(minutes=1)),
             ]
         )
-        older = await repo.add_assessment(_assessment(person.id, assessed_at=t0))
-        newer = await repo.add_assessment(
+        older = await repo.assessments.add_assessment(_assessment(person.id, assessed_at=t0))
+        newer = await repo.assessments.add_assessment(
             _assessment(person.id, run_id=2, assessed_at=t0 + timedelta(days=1))
         )
-        someone_else = await repo.person_for_update("telegram", "other")
+        someone_else = await repo.people.person_for_update("telegram", "other")
         assert someone_else is not None
-        await repo.add_answers([AnswerRecord(someone_else.id, 1, "check", "q1", option="z")])
+        await repo.answers.add_answers([AnswerRecord(someone_else.id, 1, "check", "q1", option="z")])
     async with database.transaction(read_only=True) as repo:
         data = await repo.personal_data(person.id)
         with pytest.raises(LookupError):
@@ -391,9 +386,9 @@ async def test_forget_person_leaves_nothing(database: Database) -> None:
     keeper = await _person(database, "keep-me")
     for someone in (person, keeper):
         async with database.transaction() as repo:
-            await repo.save_position(Position(someone.id, "check", "q1"))
-            await repo.add_answers([AnswerRecord(someone.id, 1, "check", "q1", option="a")])
-            await repo.add_assessment(_assessment(someone.id))
+            await repo.positions.save_position(Position(someone.id, "check", "q1"))
+            await repo.answers.add_answers([AnswerRecord(someone.id, 1, "check", "q1", option="a")])
+            await repo.assessments.add_assessment(_assessment(someone.id))
     before = await _rows_referring_to(database, person.id)
     assert all(before[name] for name in coach_tables)
     async with database.transaction() as repo:
@@ -402,7 +397,7 @@ async def test_forget_person_leaves_nothing(database: Database) -> None:
     kept = await _rows_referring_to(database, keeper.id)
     assert {kept[name] for name in coach_tables} == {1}
     async with database.transaction() as repo:
-        assert await repo.person_for_update("telegram", "forget-me", create=False) is None
+        assert await repo.people.person_for_update("telegram", "forget-me", create=False) is None
 
 
 # -- processed updates -----------------------------------------------------------------------------------
@@ -410,21 +405,21 @@ async def test_forget_person_leaves_nothing(database: Database) -> None:
 
 async def test_claim_update_once(database: Database) -> None:
     async with database.transaction() as repo:
-        assert await repo.claim_update(123_456_789_012) is True
-        assert await repo.claim_update(123_456_789_012) is False
+        assert await repo.updates.claim_update(123_456_789_012) is True
+        assert await repo.updates.claim_update(123_456_789_012) is False
     async with database.transaction() as repo:
-        assert await repo.claim_update(123_456_789_012) is False
-        assert await repo.claim_update(5) is True
+        assert await repo.updates.claim_update(123_456_789_012) is False
+        assert await repo.updates.claim_update(5) is True
 
 
 async def test_prune_processed_updates(database: Database) -> None:
     async with database.transaction() as repo:
         for update_id in range(3):
-            await repo.claim_update(update_id)
+            await repo.updates.claim_update(update_id)
     async with database.transaction() as repo:
-        assert await repo.prune_processed_updates(datetime.now(UTC) - timedelta(hours=1)) == 0
-        assert await repo.prune_processed_updates(datetime.now(UTC) + timedelta(seconds=1)) == 3
-        assert await repo.claim_update(1) is True
+        assert await repo.updates.prune_processed_updates(datetime.now(UTC) - timedelta(hours=1)) == 0
+        assert await repo.updates.prune_processed_updates(datetime.now(UTC) + timedelta(seconds=1)) == 3
+        assert await repo.updates.claim_update(1) is True
 
 
 # -- departments ---------------------------------------------------------------------------------------
@@ -432,74 +427,76 @@ async def test_prune_processed_updates(database: Database) -> None:
 
 async def test_departments_add_list_find(database: Database) -> None:
     async with database.transaction() as repo:
-        sales = await repo.add_department("  Sales \t and   Marketing ")
-        it = await repo.add_department("IT")
-        hr = await repo.add_department("human resources")
+        sales = await repo.departments.add_department("  Sales \t and   Marketing ")
+        it = await repo.departments.add_department("IT")
+        hr = await repo.departments.add_department("human resources")
         assert sales.name == "Sales and Marketing"
-        assert await repo.departments() == [hr, it, sales]
-        assert await repo.department(it.id) == it
-        assert await repo.department(9999) is None
-        assert await repo.department_by_name("sales AND marketing") == sales
-        assert await repo.department_by_name("  it ") == it
-        assert await repo.department_by_name("Legal") is None
-        assert await repo.department_by_name("   ") is None
+        assert await repo.departments.departments() == [hr, it, sales]
+        assert await repo.departments.department(it.id) == it
+        assert await repo.departments.department(9999) is None
+        assert await repo.departments.department_by_name("sales AND marketing") == sales
+        assert await repo.departments.department_by_name("  it ") == it
+        assert await repo.departments.department_by_name("Legal") is None
+        assert await repo.departments.department_by_name("   ") is None
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 65])
 async def test_department_invalid_names(database: Database, name: str) -> None:
     async with database.transaction() as repo:
         with pytest.raises(ValueError, match="department name"):
-            await repo.add_department(name)
-        assert await repo.departments() == []
+            await repo.departments.add_department(name)
+        assert await repo.departments.departments() == []
 
 
 async def test_department_name_limit_is_inclusive(database: Database) -> None:
     async with database.transaction() as repo:
-        department = await repo.add_department("x" * 64)
+        department = await repo.departments.add_department("x" * 64)
     assert len(department.name) == 64
 
 
 async def test_department_duplicates_ignore_case_and_spaces(database: Database) -> None:
     async with database.transaction() as repo:
-        await repo.add_department("Zoë Team")
+        await repo.departments.add_department("Zoë Team")
         for duplicate in ("Zoë Team", "zoë team", " ZOË   TEAM "):
             with pytest.raises(ValueError, match="already exists"):
-                await repo.add_department(duplicate)
-        assert len(await repo.departments()) == 1
+                await repo.departments.add_department(duplicate)
+        assert len(await repo.departments.departments()) == 1
 
 
 async def test_rename_department(database: Database) -> None:
     async with database.transaction() as repo:
-        sales = await repo.add_department("Sales")
-        await repo.add_department("Support")
-        assert await repo.rename_department(sales.id, "sales") == sales.__class__(sales.id, "sales")
-        renamed = await repo.rename_department(sales.id, " Sales  EMEA ")
+        sales = await repo.departments.add_department("Sales")
+        await repo.departments.add_department("Support")
+        assert await repo.departments.rename_department(sales.id, "sales") == sales.__class__(
+            sales.id, "sales"
+        )
+        renamed = await repo.departments.rename_department(sales.id, " Sales  EMEA ")
         with pytest.raises(ValueError, match="already exists"):
-            await repo.rename_department(sales.id, "SUPPORT")
+            await repo.departments.rename_department(sales.id, "SUPPORT")
         with pytest.raises(ValueError, match="department name"):
-            await repo.rename_department(sales.id, " ")
+            await repo.departments.rename_department(sales.id, " ")
         with pytest.raises(LookupError):
-            await repo.rename_department(9999, "Elsewhere")
+            await repo.departments.rename_department(9999, "Elsewhere")
     assert renamed.name == "Sales EMEA"
     async with database.transaction() as repo:
-        assert await repo.department(sales.id) == renamed
+        assert await repo.departments.department(sales.id) == renamed
 
 
 async def test_remove_department_keeps_people_and_history(database: Database) -> None:
     person = await _person(database)
     async with database.transaction() as repo:
-        department = await repo.add_department("Legal")
+        department = await repo.departments.add_department("Legal")
         person.department_id = department.id
-        await repo.save_person(person)
-        await repo.add_assessment(_assessment(person.id, department_id=department.id))
+        await repo.people.save_person(person)
+        await repo.assessments.add_assessment(_assessment(person.id, department_id=department.id))
     async with database.transaction() as repo:
-        await repo.remove_department(department.id)
+        await repo.departments.remove_department(department.id)
         with pytest.raises(LookupError):
-            await repo.remove_department(department.id)
+            await repo.departments.remove_department(department.id)
     async with database.transaction() as repo:
-        stored = await repo.person(person.id)
-        (assessment,) = await repo.assessments(person.id)
-        assert await repo.departments() == []
+        stored = await repo.people.person(person.id)
+        (assessment,) = await repo.assessments.assessments(person.id)
+        assert await repo.departments.departments() == []
     assert stored is not None
     assert stored.department_id is None
     assert assessment.department_id is None
@@ -513,8 +510,10 @@ async def test_timestamps_round_trip_as_aware_utc(database: Database) -> None:
     plus_two = timezone(timedelta(hours=2))
     local = datetime(2026, 6, 30, 23, 30, 15, 123456, tzinfo=plus_two)
     async with database.transaction() as repo:
-        await repo.add_answers([AnswerRecord(person.id, 1, "check", "q1", option="a", answered_at=local)])
-        stored = await repo.add_assessment(_assessment(person.id, assessed_at=local))
+        await repo.answers.add_answers(
+            [AnswerRecord(person.id, 1, "check", "q1", option="a", answered_at=local)]
+        )
+        stored = await repo.assessments.add_assessment(_assessment(person.id, assessed_at=local))
     async with database.transaction() as repo:
         data = await repo.personal_data(person.id)
     for value in (data.answers[0].answered_at, data.assessments[0].assessed_at, data.person.created_at):
@@ -531,7 +530,7 @@ async def test_naive_timestamps_are_refused(database: Database) -> None:
     person = await _person(database)
     async with database.transaction() as repo:
         with pytest.raises(StatementError, match="naive datetime"):
-            await repo.add_answers(
+            await repo.answers.add_answers(
                 [AnswerRecord(person.id, 1, "check", "q1", answered_at=datetime(2026, 1, 1))]
             )
 
@@ -539,10 +538,10 @@ async def test_naive_timestamps_are_refused(database: Database) -> None:
 async def test_time_range_queries_compare_instants(database: Database) -> None:
     """On SQLite timestamps are text: the UTC normalisation is what makes comparisons correct."""
     async with database.transaction() as repo:
-        await repo.claim_update(1)
+        await repo.updates.claim_update(1)
     later_in_another_zone = datetime.now(timezone(timedelta(hours=-10))) + timedelta(minutes=1)
     async with database.transaction() as repo:
-        assert await repo.prune_processed_updates(later_in_another_zone) == 1
+        assert await repo.updates.prune_processed_updates(later_in_another_zone) == 1
 
 
 # -- schema and lifecycle ------------------------------------------------------------------------------------
@@ -569,10 +568,10 @@ async def test_ensure_schema_on_empty_file_then_no_op(tmp_path: Path) -> None:
         assert await database.current_heads() == script_heads()
         assert await database.ensure_schema() is False
         async with database.transaction() as repo:
-            assert await repo.claim_update(1) is True
+            assert await repo.updates.claim_update(1) is True
         assert await database.ensure_schema() is False
         async with database.transaction() as repo:
-            assert await repo.claim_update(1) is False  # data survived the no-op
+            assert await repo.updates.claim_update(1) is False  # data survived the no-op
     finally:
         await database.dispose()
 
@@ -665,7 +664,7 @@ async def test_sqlite_read_only_transaction_does_not_wait_for_a_writer(sqlite_da
 
     async def writer() -> None:
         async with database.transaction() as repo:
-            await repo.person_for_update("telegram", "writer")
+            await repo.people.person_for_update("telegram", "writer")
             writer_holds_lock.set()
             await release.wait()
 
@@ -673,7 +672,7 @@ async def test_sqlite_read_only_transaction_does_not_wait_for_a_writer(sqlite_da
     await writer_holds_lock.wait()
     try:
         async with asyncio.timeout(2), database.transaction(read_only=True) as repo:
-            found = await repo.person_for_update("telegram", "reader-sees-me", create=False)
+            found = await repo.people.person_for_update("telegram", "reader-sees-me", create=False)
         assert found is not None
     finally:
         release.set()

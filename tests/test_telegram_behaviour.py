@@ -19,10 +19,10 @@ USER = 5151
 async def _state(app, user_id: int = USER):
     """The person's position and answers as stored: what must not change on bad input."""
     async with services(app).database.transaction() as repo:
-        person = await repo.person_for_update("telegram", str(user_id), create=False)
+        person = await repo.people.person_for_update("telegram", str(user_id), create=False)
         if person is None:
             return None
-        position = await repo.position(person.id)
+        position = await repo.positions.position(person.id)
         data = await repo.personal_data(person.id)
     return (
         position and (position.dialogue, position.state, position.version),

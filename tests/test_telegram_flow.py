@@ -110,7 +110,7 @@ async def test_full_check_by_taps(
         answered = [m for m in user.messages if m.edited]
         assert answered and all(not m.buttons() for m in answered if "✅" in (m.text or ""))
         async with services(app).database.transaction() as repo:
-            person = await repo.person_for_update("telegram", "4242", create=False)
+            person = await repo.people.person_for_update("telegram", "4242", create=False)
             assert person is not None and person.language == lang
             data = await repo.personal_data(person.id)
         questions = [a.question for a in data.answers]

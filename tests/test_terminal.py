@@ -60,10 +60,10 @@ class Stored:
 
 async def stored(services: Services, user: str) -> Stored:
     async with services.database.transaction() as repo:
-        person = await repo.person_for_update(CHANNEL, user, create=False)
+        person = await repo.people.person_for_update(CHANNEL, user, create=False)
         assert person is not None
         data = await repo.personal_data(person.id)
-        position = await repo.position(person.id)
+        position = await repo.positions.position(person.id)
     answers = tuple((a.question, a.option, a.text, a.run_id) for a in data.answers)
     return Stored(answers, position, person.consent)
 
@@ -291,7 +291,7 @@ async def test_declining_in_the_terminal_stores_nothing(services: Services) -> N
     assert code == 0
     assert "I won't keep anything about you" in out
     async with services.database.transaction() as repo:
-        assert await repo.person_for_update(CHANNEL, "ana", create=False) is None
+        assert await repo.people.person_for_update(CHANNEL, "ana", create=False) is None
 
 
 async def test_numbers_without_buttons_are_plain_text(services: Services) -> None:
@@ -306,7 +306,7 @@ async def test_a_stray_message_after_declining_creates_no_one(services: Services
     assert "Let's get acquainted first: send /start." in out
     assert "I haven't stored anything about you" in out
     async with services.database.transaction() as repo:
-        assert await repo.person_for_update(CHANNEL, "ana", create=False) is None
+        assert await repo.people.person_for_update(CHANNEL, "ana", create=False) is None
 
 
 async def test_several_numbers_at_a_single_choice_answer_nothing(services: Services) -> None:

@@ -1,7 +1,8 @@
 """The prep brief: where the audience stands, what it fears, and what to say about it.
 
 Figures describe the audience as one group: each respondent's latest assessment in the session's
-departments (everyone's, for a session for the whole organisation). With fewer than
+departments (everyone's, for a session for the whole organisation), counted by storage
+(`repo.assessments.audience_figures`). With fewer than
 COACHBOT_MIN_GROUP respondents nothing about the group is shown, not even how many answered. The
 departments are never broken out one by one: subtracting one department's figures from the group's
 would describe a group too small to show.
@@ -9,77 +10,17 @@ would describe a group too small to show.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, case, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.content.knowledge import Item, Knowledge
-from bot.domain import SessionKind
-from bot.storage.models import FEAR_IDS, assessments_table
+from bot.domain import AudienceFigures, SessionKind
+from bot.storage.models import FEAR_IDS
 
 PHASE_MODELS = ("presence_model", "pilot_model")
 #: How many of the audience's fears a brief turns into uses.
 TOP_FEARS = 2
 #: The fears the seed names for everyone (not the manager's own), for when there are no figures.
 GENERAL_FEARS = ("unwanted_messages", "time_loss", "security")
-
-
-@dataclass(frozen=True)
-class AudienceFigures:
-    """Counts over the audience's latest assessments; `respondents` people in all."""
-
-    respondents: int
-    phases: dict[str, dict[str, int]]
-    fears: dict[str, int]
-
-
-async def audience_figures(session: AsyncSession, department_ids: Sequence[int]) -> AudienceFigures:
-    """One pass over each person's latest assessment, filtered to the departments (if any).
-
-    The department is the one stored with the assessment, as the reports count it. A window
-    function picks the latest per person (id breaks a tie in time), then plain GROUP BYs count.
-    """
-    a = assessments_table
-    rank = (
-        func.row_number()
-        .over(partition_by=a.c.person_id, order_by=(a.c.assessed_at.desc(), a.c.id.desc()))
-        .label("rank")
-    )
-    ranked = select(
-        a.c.department_id,
-        a.c.phase_presence_model,
-        a.c.phase_pilot_model,
-        *(a.c[f"fear_{fear}"] for fear in FEAR_IDS),
-        rank,
-    ).subquery("ranked")
-    latest = select(ranked).where(ranked.c.rank == 1)
-    if department_ids:
-        latest = latest.where(ranked.c.department_id.in_(list(department_ids)))
-    audience = latest.subquery("audience")
-    totals = (
-        await session.execute(
-            select(
-                func.count(),
-                *(
-                    func.coalesce(func.sum(case((audience.c[f"fear_{fear}"], 1), else_=0)), 0).cast(Integer)
-                    for fear in FEAR_IDS
-                ),
-            ).select_from(audience)
-        )
-    ).one()
-    phases: dict[str, dict[str, int]] = {}
-    for model in PHASE_MODELS:
-        column = audience.c[f"phase_{model}"]
-        rows = await session.execute(select(column, func.count()).group_by(column))
-        phases[model] = {str(phase): int(count) for phase, count in rows}
-    return AudienceFigures(
-        respondents=int(totals[0]),
-        phases=phases,
-        fears={fear: int(count) for fear, count in zip(FEAR_IDS, totals[1:], strict=True)},
-    )
 
 
 def _percent(count: int, total: int) -> int:

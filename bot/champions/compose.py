@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.champions.briefs import AudienceFigures, brief_context
+from bot.champions.briefs import brief_context
 from bot.content.catalog import Catalog
 from bot.content.dates import spoken
 from bot.conversation import Button, Message
-from bot.domain import InspirationSession, NudgeKind, Role, RoleHolder
+from bot.domain import AudienceFigures, InspirationSession, NudgeKind, Role, RoleHolder
 from bot.engine.spec import LANGUAGES
 from bot.settings import Settings
 

@@ -20,7 +20,6 @@ from markupsafe import Markup
 from bot.champions import scheduling as flow
 from bot.champions.clock import SYSTEM_CLOCK, Clock
 from bot.champions.compose import Composer, SessionView, holder_label, language_of, session_view
-from bot.champions.invites import INVITABLE, clean_label, create_invite, deep_link
 from bot.champions.nudges import plan_reminders_for
 from bot.champions.sessions import (
     cancel_session,
@@ -37,10 +36,10 @@ from bot.coach import Coach
 from bot.content.dates import spoken
 from bot.conversation import Button, Command, Edit, Message, Outcome, Visitor
 from bot.domain import InspirationSession, NudgeKind, Person, Role, SessionDraft, SessionKind
+from bot.invites import INVITABLE, clean_label, create_invite, deep_link
 from bot.settings import Settings
-from bot.storage.champions_repository import SqlChampionsRepository, champions_of
 from bot.storage.database import Database
-from bot.storage.repository import SqlCoachRepository
+from bot.storage.unit_of_work import UnitOfWork
 
 #: The commands the desk answers; everything else is the coach's.
 COMMANDS = ("invite", "roles", "revoke", "sessions", "schedule")
@@ -60,10 +59,9 @@ Buttons = tuple[tuple[Button, ...], ...]
 
 @dataclass
 class _Turn:
-    """One event's unit of work: the coach's repository, the champion queries, who, in what language."""
+    """One event: its unit of work, who, in what language, when."""
 
-    repo: SqlCoachRepository
-    champions: SqlChampionsRepository
+    repo: UnitOfWork
     person: Person | None
     lang: str
     now: datetime
@@ -128,7 +126,7 @@ class ChampionDesk:
             return None
         if name != "cancel":
             async with self.database.transaction() as repo:
-                await champions_of(repo).delete_draft(draft.person_id)
+                await repo.drafts.delete_draft(draft.person_id)
             return None
         return await self._run(visitor, update_id, self._stop_draft)
 
@@ -145,26 +143,26 @@ class ChampionDesk:
         self, visitor: Visitor, update_id: int | None, action: Callable[[_Turn], Awaitable[Outcome]]
     ) -> Outcome:
         async with self.database.transaction() as repo:
-            if update_id is not None and not await repo.claim_update(update_id):
+            if update_id is not None and not await repo.updates.claim_update(update_id):
                 return Outcome(duplicate=True)
             # Configured admins may act before they ever sent /start; everyone else must exist.
-            person = await repo.person_for_update(
+            person = await repo.people.person_for_update(
                 visitor.channel, visitor.external_id, create=self._listed(visitor)
             )
             lang = language_of(person.language if person else None, visitor.language_hint)
-            turn = _Turn(repo, champions_of(repo), person, lang, self.clock.now())
+            turn = _Turn(repo, person, lang, self.clock.now())
             outcome = await action(turn)
             return dataclasses.replace(outcome, language=lang)
 
     async def _open_draft(self, visitor: Visitor) -> SessionDraft | None:
         """The person's draft if one is open and fresh; a stale one is dropped here."""
         async with self.database.transaction(read_only=True) as repo:
-            draft = await champions_of(repo).draft_for(visitor.channel, visitor.external_id)
+            draft = await repo.drafts.draft_for(visitor.channel, visitor.external_id)
         if draft is None:
             return None
         if flow.is_stale(draft, self.clock.now()):
             async with self.database.transaction() as repo:
-                await champions_of(repo).delete_draft(draft.person_id)
+                await repo.drafts.delete_draft(draft.person_id)
             return None
         return draft
 
@@ -181,8 +179,8 @@ class ChampionDesk:
         return Outcome(notice=self._text_of(turn.lang, template, **context))
 
     async def _view(self, turn: _Turn, session: InspirationSession) -> SessionView:
-        names = {d.id: d.name for d in await turn.repo.departments()}
-        holders = {h.person_id: h for h in await turn.champions.role_holders()}
+        names = {d.id: d.name for d in await turn.repo.departments.departments()}
+        holders = {h.person_id: h for h in await turn.repo.roles.role_holders()}
         return session_view(session, names, holders)
 
     # -- invites and roles ---------------------------------------------------------------------------
@@ -198,7 +196,7 @@ class ChampionDesk:
         assert role is not None
         label = clean_label(rest)
         invite = await create_invite(
-            turn.champions,
+            turn.repo,
             role=role,
             created_by=person.id,
             label=label,
@@ -226,7 +224,7 @@ class ChampionDesk:
                 "role_name": self.compose.role_name(turn.lang, h.role),
                 "listed": h.external_id.isdigit() and int(h.external_id) in self.settings.admin_ids,
             }
-            for h in await turn.champions.role_holders()
+            for h in await turn.repo.roles.role_holders()
         ]
         return self._msg(turn, "roles", holders=holders, listed=len(self.settings.admin_ids))
 
@@ -241,7 +239,7 @@ class ChampionDesk:
                     f"i|rv|{h.person_id}",
                 ),
             )
-            for h in await turn.champions.role_holders()
+            for h in await turn.repo.roles.role_holders()
             if h.person_id != person.id
             and not (h.external_id.isdigit() and int(h.external_id) in self.settings.admin_ids)
         )
@@ -255,13 +253,13 @@ class ChampionDesk:
             return self._notice(turn, "admins_only")
         if person_id == person.id:
             return self._notice(turn, "revoke_self")
-        holders = {h.person_id: h for h in await turn.champions.role_holders()}
-        target = await turn.champions.person(person_id)
+        holders = {h.person_id: h for h in await turn.repo.roles.role_holders()}
+        target = await turn.repo.people.person(person_id)
         if target is None or person_id not in holders:
             return self._stale(turn)
         if target.external_id.isdigit() and int(target.external_id) in self.settings.admin_ids:
             return self._notice(turn, "revoke_listed")
-        await step_down(turn.champions, target, turn.now)
+        await step_down(turn.repo, target, turn.now)
         text = self._text_of(
             turn.lang,
             "revoked",
@@ -277,7 +275,7 @@ class ChampionDesk:
         if person is None or not (person.consent or is_admin(person, self.settings)):
             return self._msg(turn, "needs_start")
         upcoming = visible_sessions(
-            person, await turn.champions.upcoming_sessions(turn.now, limit=50), self.settings
+            person, await turn.repo.sessions.upcoming_sessions(turn.now, limit=50), self.settings
         )
         manager = may_schedule(person, self.settings)
         items: list[dict[str, Any]] = []
@@ -302,11 +300,11 @@ class ChampionDesk:
         recent: list[dict[str, Any]] = []
         if manager:
             for session in visible_sessions(
-                person, await turn.champions.recent_sessions(turn.now), self.settings
+                person, await turn.repo.sessions.recent_sessions(turn.now), self.settings
             ):
                 recent.append(self.compose.session_context(await self._view(turn, session), turn.lang))
                 recent[-1].update(attended=session.attended, want_workshop=session.want_workshop)
-        reminders, _ = await turn.champions.preferences(person.id)
+        reminders, _ = await turn.repo.people.preferences(person.id)
         if person.consent:
             template = "button_reminders_off" if reminders else "button_reminders_on"
             rows.append((Button(self._text_of(turn.lang, template), f"n|rem|{0 if reminders else 1}"),))
@@ -328,7 +326,7 @@ class ChampionDesk:
         if person is None or not may_schedule(person, self.settings):
             return self._msg(turn, "champions_only")
         runs_it = person.role == Role.CHAMPION and not is_admin(person, self.settings)
-        draft = await turn.champions.save_draft(flow.begin_schedule(person.id, runs_it=runs_it), turn.now)
+        draft = await turn.repo.drafts.save_draft(flow.begin_schedule(person.id, runs_it=runs_it), turn.now)
         return Outcome(messages=(await self._prompt(turn, draft),), changed=True)
 
     async def _prompt(self, turn: _Turn, draft: SessionDraft) -> Message:
@@ -343,7 +341,7 @@ class ChampionDesk:
         if draft.step == flow.WHEN:
             example = self._example_time(turn.now)
             if draft.flow == flow.MOVE:
-                session = await turn.champions.session_by_id(int(draft.values["session"]))
+                session = await turn.repo.sessions.session_by_id(int(draft.values["session"]))
                 if session is not None:
                     view = await self._view(turn, session)
                     return self.compose.message(
@@ -356,7 +354,7 @@ class ChampionDesk:
             chosen = set(draft.values.get("departments", []))
             rows = [
                 (Button(_tick(d.id in chosen) + d.name, f"s|{v}|d|{d.id}"),)
-                for d in await turn.repo.departments()
+                for d in await turn.repo.departments.departments()
             ]
             rows.append((Button(self._text_of(lang, "button_whole_org"), f"s|{v}|d|all"),))
             rows.append((Button(self._text_of(lang, "button_done"), f"s|{v}|d|ok"),))
@@ -376,7 +374,7 @@ class ChampionDesk:
             )
             return self.compose.message(lang, "confirm", buttons, **await self._summary(turn, draft))
         if draft.step == flow.ATTENDED:
-            session = await turn.champions.session_by_id(int(draft.values["session"]))
+            session = await turn.repo.sessions.session_by_id(int(draft.values["session"]))
             context = self.compose.session_context(await self._view(turn, session), lang) if session else {}
             return self.compose.message(lang, "followup_ask_attended", session=context)
         if draft.step == flow.WANTED:
@@ -390,7 +388,7 @@ class ChampionDesk:
     async def _candidates(self, turn: _Turn) -> list[tuple[int, str]]:
         """Who can run a session: champions and admins, and whoever is scheduling."""
         assert turn.person is not None
-        holders = [(h.person_id, holder_label(h)) for h in await turn.champions.role_holders()]
+        holders = [(h.person_id, holder_label(h)) for h in await turn.repo.roles.role_holders()]
         if turn.person.id not in {pid for pid, _ in holders}:
             holders.insert(0, (turn.person.id, self._text_of(turn.lang, "you")))
         return holders
@@ -400,10 +398,10 @@ class ChampionDesk:
         lang = turn.lang
         when = spoken(flow.starts_at(draft), lang, self.settings.timezone)
         if draft.flow == flow.MOVE:
-            session = await turn.champions.session_by_id(int(draft.values["session"]))
+            session = await turn.repo.sessions.session_by_id(int(draft.values["session"]))
             context = self.compose.session_context(await self._view(turn, session), lang) if session else {}
             return {"moving": True, "session": context, "new_when": when}
-        names = {d.id: d.name for d in await turn.repo.departments()}
+        names = {d.id: d.name for d in await turn.repo.departments.departments()}
         labels = dict(await self._candidates(turn))
         return {
             "moving": False,
@@ -419,7 +417,7 @@ class ChampionDesk:
 
     async def _text(self, turn: _Turn, text: str) -> Outcome:
         person = turn.person
-        draft = await turn.champions.draft(person.id) if person else None
+        draft = await turn.repo.drafts.draft(person.id) if person else None
         if draft is None:
             return self._msg(turn, "stopped_meanwhile")
         if not flow.expects_text(draft):
@@ -430,18 +428,18 @@ class ChampionDesk:
             return self._msg(turn, after.template.removeprefix("champions/"), **after.context)
         if draft.flow == flow.FOLLOWUP and after.step == flow.CONFIRM:
             return await self._save_followup(turn, after)
-        saved = await turn.champions.save_draft(after, turn.now)
+        saved = await turn.repo.drafts.save_draft(after, turn.now)
         return Outcome(messages=(await self._prompt(turn, saved),), changed=True)
 
     async def _stop_draft(self, turn: _Turn) -> Outcome:
         if turn.person is not None:
-            await turn.champions.delete_draft(turn.person.id)
+            await turn.repo.drafts.delete_draft(turn.person.id)
         return self._msg(turn, "schedule_stopped")
 
     async def _draft_tap(self, turn: _Turn, parts: list[str]) -> Outcome:
         """s|<version>|<action>[|<argument>] on the open draft; any other version is stale."""
         person = turn.person
-        draft = await turn.champions.draft(person.id) if person else None
+        draft = await turn.repo.drafts.draft(person.id) if person else None
         if (
             person is None
             or draft is None
@@ -452,7 +450,7 @@ class ChampionDesk:
         action, argument = parts[2], parts[3] if len(parts) > 3 else ""
         question = await self._prompt(turn, draft)
         if action == "n":
-            await turn.champions.delete_draft(person.id)
+            await turn.repo.drafts.delete_draft(person.id)
             return Outcome(edit=Edit(self._text_of(turn.lang, "schedule_stopped")), changed=True)
         if action == "y" and draft.step == flow.CONFIRM:
             return await self._confirm(turn, draft)
@@ -468,10 +466,10 @@ class ChampionDesk:
                 choice = self._text_of(turn.lang, "button_whole_org")
             elif argument == "ok":
                 after = flow.departments_done(draft)
-                names = {d.id: d.name for d in await turn.repo.departments()}
+                names = {d.id: d.name for d in await turn.repo.departments.departments()}
                 chosen = [names[d] for d in after.values.get("departments", []) if d in names]
                 choice = ", ".join(chosen) or self._text_of(turn.lang, "button_whole_org")
-            elif argument.isdigit() and await turn.repo.department(int(argument)) is not None:
+            elif argument.isdigit() and await turn.repo.departments.department(int(argument)) is not None:
                 after = flow.toggle(draft, "departments", int(argument))
         elif action == "c" and draft.step == flow.CHAMPIONS:
             candidates = dict(await self._candidates(turn))
@@ -489,7 +487,7 @@ class ChampionDesk:
             return self._stale(turn)
         if isinstance(after, flow.Problem):
             return self._notice(turn, after.template.removeprefix("champions/"))
-        saved = await turn.champions.save_draft(after, turn.now)
+        saved = await turn.repo.drafts.save_draft(after, turn.now)
         following = await self._prompt(turn, saved)
         if saved.step == draft.step:  # a toggle: new ticks on the same question
             return Outcome(edit=Edit(None, following.buttons), changed=True)
@@ -502,27 +500,27 @@ class ChampionDesk:
         starts_at = flow.starts_at(draft)
         if starts_at <= turn.now:
             # Confirmed too late: the time has passed meanwhile. Ask again rather than plan the past.
-            again = await turn.champions.save_draft(dataclasses.replace(draft, step=flow.WHEN), turn.now)
+            again = await turn.repo.drafts.save_draft(dataclasses.replace(draft, step=flow.WHEN), turn.now)
             return Outcome(
                 messages=(self.compose.message(turn.lang, "when_past"), await self._prompt(turn, again)),
                 edit=Edit(None, ()),
                 changed=True,
             )
         if draft.flow == flow.MOVE:
-            session = await turn.champions.session_by_id(int(draft.values["session"]))
-            await turn.champions.delete_draft(person.id)
+            session = await turn.repo.sessions.session_by_id(int(draft.values["session"]))
+            await turn.repo.drafts.delete_draft(person.id)
             if session is None or not self._changeable(person, session, turn.now):
                 return Outcome(edit=Edit(self._text_of(turn.lang, "session_unavailable")), changed=True)
             moved = await move_session(
-                turn.champions, session, starts_at, self.settings, turn.now, moved_by=person.id
+                turn.repo, session, starts_at, self.settings, turn.now, moved_by=person.id
             )
             context = self.compose.session_context(await self._view(turn, moved), turn.lang)
             return Outcome(edit=Edit(self._text_of(turn.lang, "moved", session=context)), changed=True)
         if not may_schedule(person, self.settings):
-            await turn.champions.delete_draft(person.id)
+            await turn.repo.drafts.delete_draft(person.id)
             return Outcome(edit=Edit(self._text_of(turn.lang, "champions_only")), changed=True)
         session = await schedule_session(
-            turn.champions,
+            turn.repo,
             kind=SessionKind(draft.values["kind"]),
             starts_at=starts_at,
             place=str(draft.values["place"]),
@@ -532,7 +530,7 @@ class ChampionDesk:
             settings=self.settings,
             now=turn.now,
         )
-        await turn.champions.delete_draft(person.id)
+        await turn.repo.drafts.delete_draft(person.id)
         context = self.compose.session_context(await self._view(turn, session), turn.lang)
         return Outcome(
             edit=Edit(
@@ -557,7 +555,7 @@ class ChampionDesk:
     async def _manage_tap(self, turn: _Turn, action: str, session_id: int) -> Outcome:
         """s|m|<id> move, s|x|<id> cancel?, s|xy|<id> cancel!, s|xn|<id> keep."""
         person = turn.person
-        session = await turn.champions.session_by_id(session_id)
+        session = await turn.repo.sessions.session_by_id(session_id)
         if person is None or session is None:
             return self._stale(turn)
         if not may_manage(person, session, self.settings):
@@ -566,7 +564,7 @@ class ChampionDesk:
             return self._notice(turn, "session_unavailable")
         context = self.compose.session_context(await self._view(turn, session), turn.lang)
         if action == "m":
-            draft = await turn.champions.save_draft(flow.begin_move(person.id, session.id), turn.now)
+            draft = await turn.repo.drafts.save_draft(flow.begin_move(person.id, session.id), turn.now)
             return Outcome(messages=(await self._prompt(turn, draft),), changed=True)
         if action == "x":
             buttons = (
@@ -575,7 +573,7 @@ class ChampionDesk:
             )
             return self._msg(turn, "cancel_confirm", buttons, session=context)
         if action == "xy":
-            await cancel_session(turn.champions, session, turn.now, cancelled_by=person.id)
+            await cancel_session(turn.repo, session, turn.now, cancelled_by=person.id)
             return Outcome(edit=Edit(self._text_of(turn.lang, "cancelled", session=context)), changed=True)
         if action == "xn":
             return Outcome(edit=Edit(self._text_of(turn.lang, "cancel_kept", session=context)))
@@ -585,7 +583,7 @@ class ChampionDesk:
 
     async def _followup_tap(self, turn: _Turn, session_id: int) -> Outcome:
         person = turn.person
-        session = await turn.champions.session_by_id(session_id)
+        session = await turn.repo.sessions.session_by_id(session_id)
         if person is None or session is None or session.cancelled_at is not None:
             return self._stale(turn)
         if person.id not in session.champion_ids and not is_admin(person, self.settings):
@@ -593,7 +591,7 @@ class ChampionDesk:
         if session.starts_at > turn.now:
             return self._notice(turn, "not_held_yet")
         asks = session.kind == SessionKind.INSPIRATION
-        draft = await turn.champions.save_draft(
+        draft = await turn.repo.drafts.save_draft(
             flow.begin_followup(person.id, session.id, asks_workshop=asks), turn.now
         )
         return Outcome(messages=(await self._prompt(turn, draft),), changed=True)
@@ -603,19 +601,21 @@ class ChampionDesk:
         session_id = int(draft.values["session"])
         attended = int(draft.values["attended"])
         wanted = draft.values.get("want_workshop")
-        await turn.champions.record_followup(session_id, attended, None if wanted is None else int(wanted))
-        await turn.champions.delete_draft(turn.person.id)
+        await turn.repo.sessions.record_followup(
+            session_id, attended, None if wanted is None else int(wanted)
+        )
+        await turn.repo.drafts.delete_draft(turn.person.id)
         return self._msg(turn, "followup_saved", attended=attended, want_workshop=wanted)
 
     async def _reminders_tap(self, turn: _Turn, wanted: bool) -> Outcome:
         person = turn.person
         if person is None or not person.consent:
             return self._notice(turn, "needs_start")
-        await turn.champions.set_session_reminders(person.id, wanted)
+        await turn.repo.people.set_session_reminders(person.id, wanted)
         if wanted:
-            await plan_reminders_for(turn.champions, person.id, person.department_id, self.settings, turn.now)
+            await plan_reminders_for(turn.repo, person.id, person.department_id, self.settings, turn.now)
             return self._msg(turn, "reminders_on", hours=self.settings.reminder_hours)
-        await turn.champions.cancel_pending(
+        await turn.repo.nudges.cancel_pending(
             reason="reminders off", person_id=person.id, kinds=[NudgeKind.REMINDER]
         )
         return self._msg(turn, "reminders_off")
@@ -624,8 +624,8 @@ class ChampionDesk:
         person = turn.person
         if person is None:
             return self._stale(turn)
-        await turn.champions.set_recheck_opt_out(person.id, True)
-        await turn.champions.cancel_pending(
+        await turn.repo.people.set_recheck_opt_out(person.id, True)
+        await turn.repo.nudges.cancel_pending(
             reason="opted out", person_id=person.id, kinds=[NudgeKind.RECHECK]
         )
         outcome = self._msg(turn, "recheck_off")

@@ -35,17 +35,16 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.champions.briefs import AudienceFigures, audience_figures
 from bot.champions.clock import SYSTEM_CLOCK, Clock
 from bot.champions.compose import Composer, SessionView, language_of, session_view
 from bot.champions.nudges import plan_rechecks
 from bot.champions.pacing import Pacer
 from bot.content.catalog import Catalog
 from bot.conversation import Message
-from bot.domain import InspirationSession, NudgeKind, NudgeStatus
+from bot.domain import AudienceFigures, InspirationSession, NudgeKind, NudgeStatus
 from bot.settings import Settings
-from bot.storage.champions_repository import NudgeTarget, champions_of
 from bot.storage.database import Database
+from bot.storage.nudges import NudgeTarget
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +182,7 @@ class Dispatcher:
                 report.planned = await self.plan_rechecks()
                 self._next_recheck_plan = now + RECHECK_PLAN_EVERY
             async with self.database.transaction() as repo:
-                ids = await champions_of(repo).claim_due(self.worker, now, now - self.lease, self.batch)
+                ids = await repo.nudges.claim_due(self.worker, now, now - self.lease, self.batch)
             report.claimed = len(ids)
             if not ids:
                 return report
@@ -200,7 +199,7 @@ class Dispatcher:
     async def plan_rechecks(self) -> int:
         """Adds re-check offers that have come due; safe to run in several workers at once."""
         async with self.database.transaction() as repo:
-            return await plan_rechecks(champions_of(repo), self.settings, self.clock.now())
+            return await plan_rechecks(repo, self.settings, self.clock.now())
 
     # -- preparing -------------------------------------------------------------------------------
 
@@ -208,21 +207,20 @@ class Dispatcher:
         """Reads everything the messages need in one read-only transaction, then decides each."""
         batch = _Batch()
         async with self.database.transaction(read_only=True) as repo:
-            champions = champions_of(repo)
-            targets = await champions.nudge_targets(ids)
+            targets = await repo.nudges.nudge_targets(ids)
             session_ids = {t.nudge.session_id for t in targets if t.nudge.session_id is not None}
             sessions: dict[int, InspirationSession] = {}
             for session_id in sorted(session_ids):
-                found = await champions.session_by_id(session_id)
+                found = await repo.sessions.session_by_id(session_id)
                 if found is not None:
                     sessions[session_id] = found
-            names = {d.id: d.name for d in await repo.departments()} if sessions else {}
-            holders = {h.person_id: h for h in await champions.role_holders()} if sessions else {}
+            names = {d.id: d.name for d in await repo.departments.departments()} if sessions else {}
+            holders = {h.person_id: h for h in await repo.roles.role_holders()} if sessions else {}
             figures: dict[int, AudienceFigures] = {}
             for target in targets:
                 sid = target.nudge.session_id
                 if target.nudge.kind == NudgeKind.BRIEF and sid in sessions and sid not in figures:
-                    figures[sid] = await audience_figures(champions.session, sessions[sid].department_ids)
+                    figures[sid] = await repo.assessments.audience_figures(sessions[sid].department_ids)
         superseded = _superseded_briefs(targets)
         for target in targets:
             session = sessions.get(target.nudge.session_id or -1)
@@ -254,9 +252,8 @@ class Dispatcher:
             return
         now = self.clock.now()
         async with self.database.transaction() as repo:
-            champions = champions_of(repo)
             for nudge_id, reason in skips:
-                if await champions.finish(nudge_id, self.worker, NudgeStatus.CANCELLED, now, reason):
+                if await repo.nudges.finish(nudge_id, self.worker, NudgeStatus.CANCELLED, now, reason):
                     report.cancelled += 1
         log.info("nudges.skipped", extra={"count": len(skips)})
 
@@ -307,9 +304,7 @@ class Dispatcher:
         self, delivery: _Delivery, status: NudgeStatus, report: SweepReport, error: str | None = None
     ) -> None:
         async with self.database.transaction() as repo:
-            kept = await champions_of(repo).finish(
-                delivery.nudge_id, self.worker, status, self.clock.now(), error
-            )
+            kept = await repo.nudges.finish(delivery.nudge_id, self.worker, status, self.clock.now(), error)
         if not kept:
             report.lost += 1
             log.warning("nudge.claim_lost", extra={"nudge": delivery.nudge_id})
@@ -320,9 +315,8 @@ class Dispatcher:
 
     async def _blocked(self, delivery: _Delivery, report: SweepReport) -> None:
         async with self.database.transaction() as repo:
-            champions = champions_of(repo)
-            await champions.set_unreachable(delivery.person_id)
-            kept = await champions.finish(
+            await repo.people.set_unreachable(delivery.person_id)
+            kept = await repo.nudges.finish(
                 delivery.nudge_id, self.worker, NudgeStatus.FAILED, self.clock.now(), "blocked the bot"
             )
         report.failed += int(kept)
@@ -330,7 +324,7 @@ class Dispatcher:
 
     async def _release(self, delivery: _Delivery, error: str, report: SweepReport) -> None:
         async with self.database.transaction() as repo:
-            if await champions_of(repo).release(delivery.nudge_id, self.worker, error):
+            if await repo.nudges.release(delivery.nudge_id, self.worker, error):
                 report.released += 1
 
 

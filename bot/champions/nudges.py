@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from bot.champions.times import next_daytime, shift
 from bot.domain import InspirationSession, NudgeKind, NudgeStatus
 from bot.settings import Settings
-from bot.storage.champions_repository import NewNudge, SqlChampionsRepository
+from bot.storage.nudges import NewNudge
+from bot.storage.unit_of_work import UnitOfWork
 
 #: Kinds that go to the champions of a session, and to its audience.
 CHAMPION_KINDS = (NudgeKind.BRIEF, NudgeKind.FOLLOWUP)
@@ -78,7 +79,7 @@ def session_plan(
 
 
 async def replan_session(
-    champions: SqlChampionsRepository,
+    repo: UnitOfWork,
     session: InspirationSession,
     settings: Settings,
     now: datetime,
@@ -90,9 +91,9 @@ async def replan_session(
     `resend_sent` is for a moved session: a brief already sent for the old time is sent again for
     the new one. Scheduling and opting in leave sent nudges alone.
     """
-    audience = await champions.reminder_recipients(session.department_ids)
+    audience = await repo.people.reminder_recipients(session.department_ids)
     plan = session_plan(session, audience, settings, now)
-    existing = await champions.session_nudges(session.id)
+    existing = await repo.nudges.session_nudges(session.id)
     pending = {
         (n.kind, n.person_id, n.offset_minutes): n for n in existing if n.status == NudgeStatus.PENDING
     }
@@ -106,42 +107,42 @@ async def replan_session(
         current = pending.pop(nudge.key, None)
         if current is not None:
             if current.due_at != nudge.due_at:
-                await champions.set_due(current.id, nudge.due_at)
+                await repo.nudges.set_due(current.id, nudge.due_at)
         elif nudge.key not in delivered or resend_sent:
             missing.append(
                 NewNudge(nudge.kind, nudge.person_id, nudge.due_at, session.id, nudge.offset_minutes)
             )
     if pending:
-        await champions.cancel_pending(reason="no longer planned", ids=[n.id for n in pending.values()])
-    await champions.add_nudges(missing, now)
+        await repo.nudges.cancel_pending(reason="no longer planned", ids=[n.id for n in pending.values()])
+    await repo.nudges.add_nudges(missing, now)
 
 
 async def plan_reminders_for(
-    champions: SqlChampionsRepository,
+    repo: UnitOfWork,
     person_id: int,
     department_id: int | None,
     settings: Settings,
     now: datetime,
 ) -> None:
     """After someone opts in: reminders of the upcoming sessions meant for them."""
-    for session in await champions.upcoming_sessions(now, limit=100):
+    for session in await repo.sessions.upcoming_sessions(now, limit=100):
         if session.department_ids and department_id not in session.department_ids:
             continue
         if person_id in session.champion_ids:
             continue
-        await replan_session(champions, session, settings, now, resend_sent=False)
+        await replan_session(repo, session, settings, now, resend_sent=False)
 
 
-async def plan_rechecks(champions: SqlChampionsRepository, settings: Settings, now: datetime) -> int:
+async def plan_rechecks(repo: UnitOfWork, settings: Settings, now: datetime) -> int:
     """Offers a re-check to everyone whose latest check is COACHBOT_RECHECK_WEEKS old; returns how many.
 
     The offer is due in the daytime; the dedupe key (one offer per check) keeps two dispatchers
     planning at once from offering it twice.
     """
     cutoff = now - timedelta(weeks=settings.recheck_weeks)
-    candidates = await champions.recheck_candidates(cutoff, RECHECK_BATCH)
+    candidates = await repo.nudges.recheck_candidates(cutoff, RECHECK_BATCH)
     due = next_daytime(now, settings.timezone)
-    return await champions.add_nudges(
+    return await repo.nudges.add_nudges(
         (
             NewNudge(NudgeKind.RECHECK, person_id, due, dedupe_key=f"recheck:{assessment_id}")
             for person_id, assessment_id in candidates

@@ -8,7 +8,8 @@ from datetime import datetime
 from bot.champions.nudges import CHAMPION_KINDS, replan_session
 from bot.domain import InspirationSession, NudgeKind, NudgeStatus, Person, Role, SessionKind
 from bot.settings import Settings
-from bot.storage.champions_repository import NewNudge, SqlChampionsRepository
+from bot.storage.nudges import NewNudge
+from bot.storage.unit_of_work import UnitOfWork
 
 
 def is_admin(person: Person, settings: Settings) -> bool:
@@ -41,7 +42,7 @@ def visible_sessions(
 
 
 async def schedule_session(
-    champions: SqlChampionsRepository,
+    repo: UnitOfWork,
     *,
     kind: SessionKind,
     starts_at: datetime,
@@ -52,7 +53,7 @@ async def schedule_session(
     settings: Settings,
     now: datetime,
 ) -> InspirationSession:
-    session = await champions.add_session(
+    session = await repo.sessions.add_session(
         kind=kind,
         starts_at=starts_at,
         place=place,
@@ -61,12 +62,12 @@ async def schedule_session(
         champion_ids=champion_ids,
         now=now,
     )
-    await replan_session(champions, session, settings, now, resend_sent=False)
+    await replan_session(repo, session, settings, now, resend_sent=False)
     return session
 
 
 async def move_session(
-    champions: SqlChampionsRepository,
+    repo: UnitOfWork,
     session: InspirationSession,
     starts_at: datetime,
     settings: Settings,
@@ -78,16 +79,16 @@ async def move_session(
 
     Whoever expects the session (its other champions, colleagues already reminded) hears at once.
     """
-    await champions.move_session(session.id, starts_at)
-    moved = await champions.session_by_id(session.id)
+    await repo.sessions.move_session(session.id, starts_at)
+    moved = await repo.sessions.session_by_id(session.id)
     assert moved is not None
-    await replan_session(champions, moved, settings, now, resend_sent=True)
-    await _tell_expecting(champions, moved, NudgeKind.MOVED, moved_by, now)
+    await replan_session(repo, moved, settings, now, resend_sent=True)
+    await _tell_expecting(repo, moved, NudgeKind.MOVED, moved_by, now)
     return moved
 
 
 async def cancel_session(
-    champions: SqlChampionsRepository,
+    repo: UnitOfWork,
     session: InspirationSession,
     now: datetime,
     *,
@@ -97,32 +98,34 @@ async def cancel_session(
 
     Its other champions, and colleagues already reminded of it, are told it is off.
     """
-    await champions.cancel_session(session.id, now)
-    cancelled = await champions.cancel_pending(reason="session cancelled", session_id=session.id)
-    await _tell_expecting(champions, session, NudgeKind.CANCELLED, cancelled_by, now)
+    await repo.sessions.cancel_session(session.id, now)
+    cancelled = await repo.nudges.cancel_pending(reason="session cancelled", session_id=session.id)
+    await _tell_expecting(repo, session, NudgeKind.CANCELLED, cancelled_by, now)
     return cancelled
 
 
 async def _tell_expecting(
-    champions: SqlChampionsRepository,
+    repo: UnitOfWork,
     session: InspirationSession,
     kind: NudgeKind,
     actor: int | None,
     now: datetime,
 ) -> None:
     """A notice, due now, to the session's champions and whoever was already reminded of it."""
-    await champions.cancel_pending(reason="superseded", session_id=session.id, kinds=[NudgeKind.MOVED])
+    await repo.nudges.cancel_pending(reason="superseded", session_id=session.id, kinds=[NudgeKind.MOVED])
     reminded = {
         n.person_id
-        for n in await champions.session_nudges(session.id)
+        for n in await repo.nudges.session_nudges(session.id)
         if n.kind == NudgeKind.REMINDER and n.status == NudgeStatus.SENT
     }
     expecting = (set(session.champion_ids) | reminded) - {actor}
-    await champions.add_nudges([NewNudge(kind, person, now, session.id) for person in sorted(expecting)], now)
+    await repo.nudges.add_nudges(
+        [NewNudge(kind, person, now, session.id) for person in sorted(expecting)], now
+    )
 
 
-async def step_down(champions: SqlChampionsRepository, person: Person, now: datetime) -> None:
+async def step_down(repo: UnitOfWork, person: Person, now: datetime) -> None:
     """A champion or admin back to employee: off the sessions to come, their briefs cancelled."""
-    await champions.set_role(person.id, Role.EMPLOYEE)
-    await champions.leave_upcoming_sessions(person.id, now)
-    await champions.cancel_pending(reason="role revoked", person_id=person.id, kinds=CHAMPION_KINDS)
+    await repo.roles.set_role(person.id, Role.EMPLOYEE)
+    await repo.sessions.leave_upcoming_sessions(person.id, now)
+    await repo.nudges.cancel_pending(reason="role revoked", person_id=person.id, kinds=CHAMPION_KINDS)

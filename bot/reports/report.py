@@ -7,21 +7,19 @@ a hidden figure is None here, so no renderer can print it by mistake.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from babel.dates import format_date
 from markupsafe import Markup
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.content.catalog import Catalog
 from bot.content.dates import short_date
 from bot.content.knowledge import Knowledge
 from bot.reports.aggregates import OTHER_LENS, Categories, RawCounts, collect
 from bot.reports.anonymity import ORG, OTHER, Block, Department, fold, group_key, protect, protect_column
-from bot.storage.database import _SQLITE_BEGIN, Database
+from bot.storage.database import Database
 
 #: Months the trend covers, the current one included.
 DEFAULT_MONTHS = 6
@@ -378,20 +376,9 @@ async def build_report(
 ) -> AggregateReport:
     """Counts from the database, protected and labelled in `lang`."""
     now = now or datetime.now(UTC)
-    async with _read(database) as connection:
+    async with database.read() as connection:
         raw = await collect(connection, categories_of(catalog.knowledge), now=now, months=months, zone=zone)
     return assemble(raw, catalog, lang=lang, min_group=min_group, generated_at=now, zone=zone)
-
-
-@asynccontextmanager
-async def _read(database: Database) -> AsyncIterator[AsyncConnection]:
-    """One read transaction (one snapshot); on SQLite it starts DEFERRED, so it never takes the
-    write lock and never makes a turn wait (see Database.transaction(read_only=True))."""
-    engine = database.engine
-    if database.dialect == "sqlite":
-        engine = engine.execution_options(**{_SQLITE_BEGIN: "DEFERRED"})
-    async with engine.connect() as connection, connection.begin():
-        yield connection
 
 
 def render_text(report: AggregateReport, catalog: Catalog) -> str:

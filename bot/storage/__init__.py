@@ -1,9 +1,8 @@
 """Persistence for the coach: SQLite for a single process, PostgreSQL when several workers share state.
 
-The rest of the bot depends on bot.ports; `Database` is the implementation it is handed at start-up.
+`database.Database` is opened once at start-up. Its `transaction()` yields a `unit_of_work.UnitOfWork`
+whose attributes are one repository per aggregate (people, positions, answers, assessments,
+departments, updates, roles, invites, sessions, nudges, drafts); its `read()` is the snapshot
+connection reports run their aggregate SQL on. Rows never leave this package: repositories return
+the dataclasses of bot.domain.
 """
-
-from bot.storage.database import Database
-from bot.storage.repository import SqlCoachRepository
-
-__all__ = ["Database", "SqlCoachRepository"]

@@ -1,4 +1,4 @@
-"""The engine, the unit of work and the schema upgrade: bot.ports.CoachStore over SQLAlchemy.
+"""The engine, the unit of work, the read API for reports, and the schema upgrade, over SQLAlchemy.
 
 SQLite (one process, the default) and PostgreSQL (several webhook workers) behave the same from the
 caller's side; the differences are contained in how connections are set up here.
@@ -28,11 +28,17 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from bot.ports import StorageUnavailable
-from bot.storage.repository import SqlCoachRepository
+from bot.storage.errors import StorageUnavailable
+from bot.storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +160,7 @@ def _engine_options(url: URL) -> dict[str, Any]:
 
 
 class Database:
-    """Implements bot.ports.CoachStore; one per process, shared by every task."""
+    """One per process, shared by every task: hands out units of work and read snapshots."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self._url = make_url(url)
@@ -180,11 +186,11 @@ class Database:
 
     @property
     def engine(self) -> AsyncEngine:
-        """For reports and tests that need SQL the repository does not offer."""
+        """For tests and tools that set up data in bulk; the bot itself goes through the methods below."""
         return self._engine
 
     @asynccontextmanager
-    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[SqlCoachRepository]:
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[UnitOfWork]:
         """One unit of work: commits on normal exit, rolls back on an exception.
 
         `read_only` only changes locking (on SQLite such a transaction does not take the write lock
@@ -194,7 +200,23 @@ class Database:
         session: AsyncSession
         try:
             async with sessions() as session, session.begin():
-                yield SqlCoachRepository(session)
+                yield UnitOfWork(session)
+        except Exception as error:
+            if is_transient(error):
+                raise StorageUnavailable(type(error).__name__) from error
+            raise
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection inside one read transaction (one snapshot), for aggregate SQL such as reports.
+
+        On SQLite the transaction begins DEFERRED, so a long report never takes the write lock and
+        never makes a turn wait; on PostgreSQL it is an ordinary transaction.
+        A failure to reach the database is raised as StorageUnavailable, as for a unit of work.
+        """
+        try:
+            async with self._reader.connect() as connection, connection.begin():
+                yield connection
         except Exception as error:
             if is_transient(error):
                 raise StorageUnavailable(type(error).__name__) from error

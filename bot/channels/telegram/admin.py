@@ -33,7 +33,7 @@ COMMANDS = ("report", "export")
 async def _language(services: Services, visitor: Visitor) -> str:
     """The admin's chosen language, else their Telegram client's."""
     async with services.database.transaction(read_only=True) as repo:
-        person = await repo.person_for_update(visitor.channel, visitor.external_id, create=False)
+        person = await repo.people.person_for_update(visitor.channel, visitor.external_id, create=False)
     if person is not None and person.language:
         return person.language
     return services.coach.language_for(visitor.language_hint)
@@ -51,7 +51,7 @@ async def _admin_only(
         return
     services = services_of(context)
     async with services.database.transaction() as repo:
-        if not await repo.claim_update(update.update_id):
+        if not await repo.updates.claim_update(update.update_id):
             log.info("update.duplicate", extra={"update_id": update.update_id})
             return
     if not await services.coach.is_admin(visitor):

@@ -19,8 +19,8 @@ from telegram.ext import ContextTypes
 from bot.channels.telegram.delivery import answer_query, edit_pressed, send_messages
 from bot.coach import Coach
 from bot.conversation import Command, Inbound, Start, Tap, Text, Visitor
-from bot.ports import StorageUnavailable
 from bot.services import Services
+from bot.storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -164,7 +164,9 @@ async def _housekeeping(application: App) -> None:
         if services is not None:
             try:
                 async with services.database.transaction() as repo:
-                    pruned = await repo.prune_processed_updates(datetime.now(UTC) - PROCESSED_UPDATES_KEPT)
+                    pruned = await repo.updates.prune_processed_updates(
+                        datetime.now(UTC) - PROCESSED_UPDATES_KEPT
+                    )
                 log.info("housekeeping.pruned", extra={"rows": pruned})
             except Exception:
                 log.warning("housekeeping.failed", exc_info=True)

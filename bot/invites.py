@@ -1,5 +1,8 @@
 """Invite links for champions and admins: single use, expiring, stored only as a hash.
 
+The coach accepts them (a deep link opens with /start <code>) and the champions' desk makes them,
+so they sit below both.
+
 A code is 128 random bits in Telegram's deep-link alphabet, so a plain SHA-256 is enough to keep the
 table useless to whoever reads it (no code can be guessed back from its hash), and a forged code
 is refused without a timing hint worth having.
@@ -15,9 +18,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.domain import Person, Role
-from bot.ports import CoachRepository
-from bot.storage.champions_repository import SqlChampionsRepository, champions_of
 from bot.storage.models import INVITE_LABEL_MAX
+from bot.storage.unit_of_work import UnitOfWork
 
 #: Telegram allows A-Z, a-z, 0-9, _ and - in a /start payload, at most 64 characters.
 _CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -82,7 +84,7 @@ def outranks(current: Role, offered: Role) -> bool:
 
 
 async def create_invite(
-    champions: SqlChampionsRepository,
+    repo: UnitOfWork,
     *,
     role: Role,
     created_by: int | None,
@@ -94,7 +96,7 @@ async def create_invite(
         raise ValueError(f"no invites for the role {role!r}")
     code = secrets.token_urlsafe(_CODE_BYTES)
     expires_at = now + timedelta(days=valid_days)
-    invite_id = await champions.add_invite(
+    invite_id = await repo.invites.add_invite(
         code_hash=hash_code(code),
         role=role,
         label=label,
@@ -105,7 +107,7 @@ async def create_invite(
     return NewInvite(invite_id, code, role, label, expires_at)
 
 
-async def accept_invite(repo: CoachRepository, person: Person, payload: str, now: datetime) -> InviteResult:
+async def accept_invite(repo: UnitOfWork, person: Person, payload: str, now: datetime) -> InviteResult:
     """Opens an invite for `person` inside the coach's transaction (their row is locked).
 
     Refusals name why (expired, used, not valid) and change nothing; an accepted code is marked
@@ -114,9 +116,8 @@ async def accept_invite(repo: CoachRepository, person: Person, payload: str, now
     code = payload.strip()
     if not _CODE_SHAPE.match(code):
         return InviteResult(InviteAnswer.INVALID)
-    champions = champions_of(repo)
     digest = hash_code(code)
-    state = await champions.invite_state(digest)
+    state = await repo.invites.invite_state(digest)
     if state is None:
         return InviteResult(InviteAnswer.INVALID)
     if state.used:
@@ -126,9 +127,9 @@ async def accept_invite(repo: CoachRepository, person: Person, payload: str, now
     if outranks(person.role, state.role):
         # Nothing to give: the link stays usable for the person it was meant for.
         return InviteResult(InviteAnswer.ALREADY, person.role)
-    role = await champions.use_invite(digest, person.id, now)
+    role = await repo.invites.use_invite(digest, person.id, now)
     if role is None:  # someone else used it between the look and the update
         return InviteResult(InviteAnswer.USED, state.role)
     person.role = role
-    await repo.save_person(person)
+    await repo.people.save_person(person)
     return InviteResult(InviteAnswer.ACCEPTED, role)

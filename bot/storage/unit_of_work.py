@@ -1,0 +1,101 @@
+"""One unit of work: a single transaction, and the repositories of every aggregate inside it.
+
+`Database.transaction()` hands one out. Every repository shares its session, so a turn that reads
+the person, moves their position, logs answers and plans a nudge commits or rolls back as one.
+Repositories are made on first use: a turn pays only for the ones it touches.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import PersonalData
+from bot.storage.answers import AnswerRepository
+from bot.storage.assessments import AssessmentRepository
+from bot.storage.departments import DepartmentRepository
+from bot.storage.drafts import DraftRepository
+from bot.storage.inspiration_sessions import SessionRepository
+from bot.storage.invites import InviteRepository
+from bot.storage.models import PERSON_TABLES, people_table
+from bot.storage.nudges import NudgeRepository
+from bot.storage.people import PeopleRepository
+from bot.storage.positions import PositionRepository
+from bot.storage.roles import RoleRepository
+from bot.storage.updates import UpdateRepository
+
+
+class UnitOfWork:
+    """The repositories of one transaction; what spans all of them (a person's data) lives here too."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @cached_property
+    def people(self) -> PeopleRepository:
+        return PeopleRepository(self._session)
+
+    @cached_property
+    def positions(self) -> PositionRepository:
+        return PositionRepository(self._session)
+
+    @cached_property
+    def answers(self) -> AnswerRepository:
+        return AnswerRepository(self._session)
+
+    @cached_property
+    def assessments(self) -> AssessmentRepository:
+        return AssessmentRepository(self._session)
+
+    @cached_property
+    def departments(self) -> DepartmentRepository:
+        return DepartmentRepository(self._session)
+
+    @cached_property
+    def updates(self) -> UpdateRepository:
+        return UpdateRepository(self._session)
+
+    @cached_property
+    def roles(self) -> RoleRepository:
+        return RoleRepository(self._session)
+
+    @cached_property
+    def invites(self) -> InviteRepository:
+        return InviteRepository(self._session)
+
+    @cached_property
+    def sessions(self) -> SessionRepository:
+        return SessionRepository(self._session)
+
+    @cached_property
+    def nudges(self) -> NudgeRepository:
+        return NudgeRepository(self._session)
+
+    @cached_property
+    def drafts(self) -> DraftRepository:
+        return DraftRepository(self._session)
+
+    # -- a person's data, across every aggregate ---------------------------------------------------
+
+    async def personal_data(self, person_id: int) -> PersonalData:
+        """Everything stored about the person (for /mydata); LookupError when there is no such person."""
+        person = await self.people.person(person_id)
+        if person is None:
+            raise LookupError(f"no person with id {person_id}")
+        department = (
+            None if person.department_id is None else await self.departments.department(person.department_id)
+        )
+        return PersonalData(
+            person=person,
+            department=None if department is None else department.name,
+            answers=tuple(await self.answers.answers_of(person_id)),
+            assessments=tuple(await self.assessments.assessments(person_id, limit=None)),
+        )
+
+    async def forget_person(self, person_id: int) -> None:
+        """Deletes every row about the person, table by table, so erasure does not hinge on FK cascades."""
+        for table in PERSON_TABLES:
+            await self._session.execute(delete(table).where(table.c.person_id == person_id))
+        await self._session.execute(delete(people_table).where(people_table.c.id == person_id))
