@@ -19,9 +19,8 @@ from bot.coaching.assessment import assess
 from bot.content.catalog import Catalog
 from bot.storage.database import Database
 from bot.storage.models import (
-    CAUSE_IDS,
-    FEAR_IDS,
     answers_table,
+    assessment_findings_table,
     assessments_table,
     people_table,
     positions_table,
@@ -78,6 +77,7 @@ async def seed_coach(url: str, catalog: Catalog, people: int, batch: int = 2_000
                 )
                 ids = {int(row.external_id) - FIRST_STORED: row.id for row in result}
                 positions, answers, rows = [], [], []
+                findings: dict[int, list[tuple[str, str]]] = {}
                 for i in indexes:
                     person = ids[i]
                     recorded = _answers(i)
@@ -121,12 +121,23 @@ async def seed_coach(url: str, catalog: Catalog, people: int, batch: int = 2_000
                         "lens": made.lens,
                         "scores": dict(made.scores),
                     }
-                    row.update({f"fear_{f}": f in made.fears for f in FEAR_IDS})
-                    row.update({f"cause_{c}": c in made.causes for c in CAUSE_IDS})
                     rows.append(row)
+                    findings[person] = [("fear", f) for f in made.fears] + [("cause", c) for c in made.causes]
                 await connection.execute(positions_table.insert(), positions)
                 await connection.execute(answers_table.insert(), answers)
-                await connection.execute(assessments_table.insert(), rows)
+                stored = await connection.execute(
+                    assessments_table.insert().returning(
+                        assessments_table.c.id, assessments_table.c.person_id
+                    ),
+                    rows,
+                )
+                finding_rows = [
+                    {"assessment_id": row.id, "kind": kind, "item": item, "ordinal": ordinal}
+                    for row in stored
+                    for ordinal, (kind, item) in enumerate(findings[row.person_id])
+                ]
+                if finding_rows:
+                    await connection.execute(assessment_findings_table.insert(), finding_rows)
     finally:
         await database.dispose()
 

@@ -184,7 +184,8 @@ def whole_command(url: str, runs: int) -> float:
 
 
 async def in_process(url: str, catalog: Catalog, runs: int) -> float:
-    from bot.reports.report import build_report, render_text
+    from bot.reports.report import build_report
+    from bot.reports.text import render_text
 
     database = Database(url)
     best = float("inf")

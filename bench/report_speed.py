@@ -29,7 +29,8 @@ from bot.demo_data import fill  # noqa: E402
 from bot.reports.aggregates import collect  # noqa: E402
 from bot.reports.chart import render_png  # noqa: E402
 from bot.reports.csv_export import to_csv  # noqa: E402
-from bot.reports.report import assemble, categories_of, render_text  # noqa: E402
+from bot.reports.report import assemble, categories_of  # noqa: E402
+from bot.reports.text import render_text  # noqa: E402
 from bot.storage.database import Database  # noqa: E402
 
 ZONE = "Europe/Amsterdam"

@@ -148,7 +148,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reports(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.reports.terminal import demo_command, report_command
+    from bot.channels.terminal_report import demo_command, report_command
 
     if args.months < 1 or getattr(args, "people", 1) < 1 or getattr(args, "departments", 1) < 1:
         return _fail("--people, --departments and --months must be at least 1", EXIT_USAGE)

@@ -23,7 +23,12 @@ from sqlalchemy import func, insert, select
 
 from bot.reports.aggregates import Categories, month_starts
 from bot.storage.database import Database
-from bot.storage.models import CAUSE_IDS, FEAR_IDS, assessments_table, departments_table, people_table
+from bot.storage.models import (
+    assessment_findings_table,
+    assessments_table,
+    departments_table,
+    people_table,
+)
 
 CHANNEL = "demo"
 _BATCH = 5_000
@@ -167,6 +172,7 @@ async def fill(
         }
         ids = [by_external[row["external_id"]] for row in person_rows]
         assessment_rows: list[dict[str, Any]] = []
+        findings: list[list[tuple[str, str]]] = []
         for person_id, plan in zip(ids, plans, strict=True):
             index = plan["index"]
             maturity, tilts, liked = _profile(index) if index is not None else (2.0, {}, ("connections",))
@@ -210,11 +216,34 @@ async def fill(
                         "gaps": {lens: 1},
                     },
                 }
-                row.update({f"fear_{f}": fears[f] for f in FEAR_IDS})
-                row.update({f"cause_{c}": causes[c] for c in CAUSE_IDS})
                 assessment_rows.append(row)
+                found = [("fear", f) for f, named in fears.items() if named]
+                found += [("cause", c) for c, named in causes.items() if named]
+                findings.append(found)
         for chunk in range(0, len(assessment_rows), _BATCH):
             await connection.execute(insert(assessments_table), assessment_rows[chunk : chunk + _BATCH])
+        # As for people: the new ids in one query, by (person, run), which is unique per person.
+        a = assessments_table
+        by_run = {
+            (row.person_id, row.run_id): row.id
+            for row in await connection.execute(
+                select(a.c.id, a.c.person_id, a.c.run_id)
+                .join(people_table, people_table.c.id == a.c.person_id)
+                .where(people_table.c.channel == CHANNEL)
+            )
+        }
+        finding_rows = [
+            {
+                "assessment_id": by_run[(row["person_id"], row["run_id"])],
+                "kind": kind,
+                "item": item,
+                "ordinal": ordinal,
+            }
+            for row, found in zip(assessment_rows, findings, strict=True)
+            for ordinal, (kind, item) in enumerate(found)
+        ]
+        for chunk in range(0, len(finding_rows), _BATCH):
+            await connection.execute(insert(assessment_findings_table), finding_rows[chunk : chunk + _BATCH])
     return DemoSummary(people, departments, len(assessment_rows), months)
 
 

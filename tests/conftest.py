@@ -60,6 +60,18 @@ def sqlite_url(directory: Path) -> str:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def postgres_url() -> AsyncIterator[str]:
     """A fresh, migrated PostgreSQL database for this test session; dropped at the end."""
+    url = await _create_postgres_database("coachbot_test")
+    database = Database(url)
+    try:
+        await database.upgrade()
+    finally:
+        await database.dispose()
+    yield url
+    await _drop_postgres_database(url)
+
+
+async def _create_postgres_database(prefix: str) -> str:
+    """A new, uniquely named, empty database on the test server; skips (fails under CI) without one."""
     base = _pg_base_url()
     shown = base.render_as_string(hide_password=True)
     try:
@@ -69,21 +81,18 @@ async def postgres_url() -> AsyncIterator[str]:
         if os.environ.get("CI"):
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
-    name = f"coachbot_test_{os.getpid()}_{secrets.token_hex(4)}"
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    url = base.set(database=name).render_as_string(hide_password=False)
-    database = Database(url)
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_postgres_database(url: str) -> None:
+    admin = await _pg_admin_connection(_pg_base_url())
     try:
-        await database.upgrade()
-    finally:
-        await database.dispose()
-    yield url
-    admin = await _pg_admin_connection(base)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
     finally:
         await admin.close()
 
@@ -141,3 +150,14 @@ async def postgres_database(postgres_url: str) -> AsyncIterator[Database]:
 def clean_database_url(database: Database, database_url: str) -> str:
     """The URL of an empty, migrated database, for code under test that opens its own engine."""
     return database_url
+
+
+@pytest_asyncio.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def unmigrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database at no revision, once per backend, for tests that walk the migrations."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    url = await _create_postgres_database("coachbot_migrate")
+    yield url
+    await _drop_postgres_database(url)

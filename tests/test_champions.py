@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.champions.clock import ManualClock
 from bot.domain import NudgeKind, Role
-from bot.storage.models import FEAR_IDS, assessments_table, people_table
+from bot.storage.models import assessment_findings_table, assessments_table, people_table
 from tests.support.bot_api_double import BotApiDouble
 from tests.support.harness import services
 from tests.test_champions_support import (
@@ -53,6 +53,11 @@ async def _expected_figures(database, department_id: int) -> tuple[int, Counter,
     """Straight from the stored rows, in Python: each person's latest assessment in the department."""
     async with database.engine.connect() as connection:
         rows = (await connection.execute(select(assessments_table))).mappings().all()
+        findings = (await connection.execute(select(assessment_findings_table))).mappings().all()
+    named: dict[int, set[str]] = {}
+    for finding in findings:
+        if finding["kind"] == "fear":
+            named.setdefault(finding["assessment_id"], set()).add(finding["item"])
     latest: dict[int, dict] = {}
     for row in rows:
         held = latest.get(row["person_id"])
@@ -61,7 +66,7 @@ async def _expected_figures(database, department_id: int) -> tuple[int, Counter,
     audience = [r for r in latest.values() if r["department_id"] == department_id]
     presence = Counter(r["phase_presence_model"] for r in audience)
     pilot = Counter(r["phase_pilot_model"] for r in audience)
-    fears = Counter(f for r in audience for f in FEAR_IDS if r[f"fear_{f}"])
+    fears = Counter(f for r in audience for f in named.get(r["id"], ()))
     return len(audience), presence, pilot, fears
 
 

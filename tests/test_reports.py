@@ -23,9 +23,10 @@ from bot.reports.aggregates import month_starts
 from bot.reports.anonymity import ORG, OTHER, Block, fold, protect, protect_column
 from bot.reports.chart import build_figure, figure_texts, render_png
 from bot.reports.csv_export import to_csv
-from bot.reports.report import AggregateReport, build_report, categories_of, render_text
+from bot.reports.report import AggregateReport, build_report, categories_of
+from bot.reports.text import render_text
 from bot.storage.database import Database
-from bot.storage.models import assessments_table, people_table
+from bot.storage.models import assessment_findings_table, assessments_table, people_table
 from tests.support.telegram_html import check_html
 
 ZONE = "Europe/Amsterdam"
@@ -66,11 +67,23 @@ async def _independent(database: Database, before: datetime) -> dict[int | None,
         )
         .exists()
     )
-    query = (
-        select(a.c.department_id, a.c.phase_presence_model, a.c.fear_time_loss, func.count().label("n"))
-        .where(a.c.assessed_at < before, not_(newer))
-        .group_by(a.c.department_id, a.c.phase_presence_model, a.c.fear_time_loss)
+    f = assessment_findings_table
+    time_loss = (
+        select(f.c.assessment_id)
+        .where(f.c.assessment_id == a.c.id, f.c.kind == "fear", f.c.item == "time_loss")
+        .exists()
+        .label("fear_time_loss")
     )
+    picked = select(a.c.department_id, a.c.phase_presence_model, time_loss).where(
+        a.c.assessed_at < before, not_(newer)
+    )
+    latest = picked.subquery("latest")
+    query = select(
+        latest.c.department_id,
+        latest.c.phase_presence_model,
+        latest.c.fear_time_loss,
+        func.count().label("n"),
+    ).group_by(latest.c.department_id, latest.c.phase_presence_model, latest.c.fear_time_loss)
     found: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     async with database.engine.connect() as connection:
         for row in await connection.execute(query):

@@ -34,14 +34,16 @@ from bot.content.catalog import Catalog, load_catalog
 from bot.reports.aggregates import RawCounts
 from bot.reports.chart import build_figure, figure_texts
 from bot.reports.csv_export import to_csv
-from bot.reports.report import assemble, render_text
-from bot.storage.models import CAUSE_IDS, FEAR_IDS
+from bot.reports.report import assemble
+from bot.reports.text import render_text
 
 PRESENCE = ("presence", "dialogue", "engagement", "social_business")
 PILOT = ("pilot", "centralisation", "coordination", "integration")
 SIX = tuple(
     f"six_cs.{c}" for c in ("connections", "conversations", "content", "congruence", "context", "continuous")
 )
+FEAR_IDS = ("unwanted_messages", "time_loss", "security", "role_loss")
+CAUSE_IDS = ("middle_managers", "silo", "culture", "fear")
 GENERATED = datetime(2026, 4, 17, 12, 0, tzinfo=UTC)
 
 

@@ -16,8 +16,8 @@ from sqlalchemy.exc import StatementError
 
 from bot.domain import AnswerRecord, Assessment, Person, Position, Role, Standing
 from bot.storage.database import Database, alembic_config, script_heads
-from bot.storage.errors import StaleVersion
-from bot.storage.models import CAUSE_IDS, FEAR_IDS, Base, people_table
+from bot.storage.errors import StaleVersion, StorageUnavailable
+from bot.storage.models import FINDING_ID_MAX, Base, assessment_findings_table, people_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -290,15 +290,21 @@ async def test_assessments_round_trip_newest_first(database: Database) -> None:
             for run in range(1, 13)
         ]
         everything = await repo.assessments.add_assessment(
-            _assessment(person.id, run_id=13, fears=tuple(reversed(FEAR_IDS)), causes=CAUSE_IDS, lens=None)
+            _assessment(
+                person.id,
+                run_id=13,
+                fears=("role_loss", "security", "role_loss", "time_loss"),
+                causes=("fear", "silo"),
+                lens=None,
+            )
         )
     assert all(a.id is not None for a in stored)
     async with database.transaction() as repo:
         latest = await repo.assessments.assessments(person.id)
         two = await repo.assessments.assessments(person.id, limit=2)
     assert latest[0] == everything
-    assert latest[0].fears == FEAR_IDS  # given in reverse, kept in canonical order
-    assert latest[0].causes == CAUSE_IDS
+    assert latest[0].fears == ("role_loss", "security", "time_loss")  # as given, each once
+    assert latest[0].causes == ("fear", "silo")
     assert latest[1:] == list(reversed(stored))[:9]
     assert two == latest[:2]
     assert latest[1].scores == {"presence": 3, "detail": [1, 2]}
@@ -306,11 +312,40 @@ async def test_assessments_round_trip_newest_first(database: Database) -> None:
     assert latest[1].standing == "employee"
 
 
-async def test_assessment_with_unknown_fear_is_refused(database: Database) -> None:
+async def test_a_fear_the_schema_never_heard_of_is_stored_and_read_back(database: Database) -> None:
+    """Fears and causes are rows: a fear added to knowledge/ tomorrow needs no migration."""
+    person = await _person(database)
+    new_fear = "x" * FINDING_ID_MAX
+    async with database.transaction() as repo:
+        stored = await repo.assessments.add_assessment(
+            _assessment(person.id, fears=("fomo", new_fear, "time_loss"), causes=("no_budget",))
+        )
+    async with database.transaction(read_only=True) as repo:
+        (read,) = await repo.assessments.assessments(person.id)
+        data = await repo.personal_data(person.id)
+    assert read == stored == data.assessments[0]
+    assert read.fears == ("fomo", new_fear, "time_loss")
+    assert read.causes == ("no_budget",)
+
+
+@pytest.mark.parametrize("fears", [("",), ("x" * (FINDING_ID_MAX + 1),)])
+async def test_a_fear_id_the_column_cannot_hold_is_refused(
+    database: Database, fears: tuple[str, ...]
+) -> None:
     person = await _person(database)
     async with database.transaction() as repo:
-        with pytest.raises(ValueError, match="unknown"):
-            await repo.assessments.add_assessment(_assessment(person.id, fears=("spiders",)))
+        with pytest.raises(ValueError, match="fear or cause id"):
+            await repo.assessments.add_assessment(_assessment(person.id, fears=fears))
+        assert await repo.assessments.assessments(person.id) == []
+
+
+async def test_an_assessment_without_fears_or_causes(database: Database) -> None:
+    person = await _person(database)
+    async with database.transaction() as repo:
+        stored = await repo.assessments.add_assessment(_assessment(person.id, fears=(), causes=()))
+    async with database.transaction() as repo:
+        assert await repo.assessments.assessments(person.id) == [stored]
+    assert (stored.fears, stored.causes) == ((), ())
 
 
 async def test_personal_data(database: Database) -> None:
@@ -391,9 +426,14 @@ async def test_forget_person_leaves_nothing(database: Database) -> None:
             await repo.assessments.add_assessment(_assessment(someone.id))
     before = await _rows_referring_to(database, person.id)
     assert all(before[name] for name in coach_tables)
+    async with database.engine.connect() as connection:
+        findings_before = await connection.scalar(select(func.count()).select_from(assessment_findings_table))
     async with database.transaction() as repo:
         await repo.forget_person(person.id)
     assert set((await _rows_referring_to(database, person.id)).values()) == {0}
+    async with database.engine.connect() as connection:
+        findings_after = await connection.scalar(select(func.count()).select_from(assessment_findings_table))
+    assert (findings_before, findings_after) == (6, 3)  # three each (two fears, one cause); the keeper's stay
     kept = await _rows_referring_to(database, keeper.id)
     assert {kept[name] for name in coach_tables} == {1}
     async with database.transaction() as repo:
@@ -677,6 +717,47 @@ async def test_sqlite_read_only_transaction_does_not_wait_for_a_writer(sqlite_da
     finally:
         release.set()
         await task
+
+
+async def test_read_snapshot_for_reports(database: Database) -> None:
+    """Database.read(): the public way for aggregate SQL to read, on both backends."""
+    await _person(database, "counted")
+    async with database.read() as connection:
+        assert await connection.scalar(select(func.count()).select_from(people_table)) == 1
+
+
+async def test_sqlite_read_snapshot_does_not_wait_for_a_writer(sqlite_database: Database) -> None:
+    """A report must never make a turn wait, nor wait for one: read() starts DEFERRED on SQLite."""
+    database = sqlite_database
+    await _person(database, "reader-sees-me")
+    writer_holds_lock = asyncio.Event()
+    release = asyncio.Event()
+
+    async def writer() -> None:
+        async with database.transaction() as repo:
+            await repo.people.person_for_update("telegram", "writer")
+            writer_holds_lock.set()
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await writer_holds_lock.wait()
+    try:
+        async with asyncio.timeout(2), database.read() as connection:
+            seen = await connection.scalar(select(func.count()).select_from(people_table))
+        assert seen == 1  # the writer's uncommitted person is not in the snapshot
+    finally:
+        release.set()
+        await task
+
+
+async def test_read_from_an_unreachable_server_is_storage_unavailable() -> None:
+    database = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    try:
+        with pytest.raises(StorageUnavailable):
+            async with database.read() as connection:
+                await connection.execute(select(1))
+    finally:
+        await database.dispose()
 
 
 def test_packaging_ships_the_migrations() -> None:

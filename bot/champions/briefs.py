@@ -14,7 +14,6 @@ from typing import Any
 
 from bot.content.knowledge import Item, Knowledge
 from bot.domain import AudienceFigures, SessionKind
-from bot.storage.models import FEAR_IDS
 
 PHASE_MODELS = ("presence_model", "pilot_model")
 #: How many of the audience's fears a brief turns into uses.
@@ -91,9 +90,10 @@ def brief_context(
                 ],
             }
         )
+    known = [item.id for item in knowledge.kind("fears")]  # a stored id knowledge dropped is not shown
     named = sorted(
-        (fear for fear in FEAR_IDS if figures.fears.get(fear, 0) > 0),
-        key=lambda fear: (-figures.fears[fear], FEAR_IDS.index(fear)),
+        (fear for fear in known if figures.fears.get(fear, 0) > 0),
+        key=lambda fear: (-figures.fears[fear], known.index(fear)),
     )[:TOP_FEARS]
     context.update(
         respondents=total,

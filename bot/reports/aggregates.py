@@ -19,14 +19,18 @@ Department
     The department copied into the assessment when it was made, so history survives a move; "none"
     is kept apart (as None) and ends up in "other departments".
 
+Fears and causes
+    Rows of `assessment_findings`; one GROUP BY turns them into a 0/1 column per counted id for each
+    assessment (finding_flags), so the rest of the query treats them like the phase columns.
+
 The weakest of the six C's
     Taken from the `lens` column: each assessment stores the gap its answers pointed to most, and
     the lenses `six_cs.*` name one of the six C's. Counting lenses is a plain GROUP BY in every
     dialect, whereas the per-gap counts live in the `scores` JSON, which SQLite and PostgreSQL
     query differently. The weakest C is the one most often the person's lens.
 
-Free text (answers.text) is never read here: the report only touches `assessments`, `people`
-and `departments`.
+Free text (answers.text) is never read here: the report only touches `assessments`, their
+findings, `people` and `departments`.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Subquery,
     and_,
     case,
     distinct,
@@ -52,7 +57,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.models import CAUSE_IDS, FEAR_IDS, assessments_table, departments_table, people_table
+from bot.storage.models import (
+    assessment_findings_table,
+    assessments_table,
+    departments_table,
+    people_table,
+)
 
 #: "Active" means a check within this many days.
 ACTIVE_DAYS = 30
@@ -64,14 +74,14 @@ Department = int | None
 
 @dataclass(frozen=True)
 class Categories:
-    """The categories counted per measure; phase ids and six C's come from knowledge/."""
+    """The categories counted per measure, all from knowledge/: a new fear there is counted at once."""
 
     phases: Mapping[str, Sequence[str]]
     """Phase model id -> its phase ids in order (e.g. presence_model -> presence, dialogue, ...)."""
     six_cs: Sequence[str]
     """Lens ids of the six C's, e.g. six_cs.connections."""
-    fears: Sequence[str] = FEAR_IDS
-    causes: Sequence[str] = CAUSE_IDS
+    fears: Sequence[str]
+    causes: Sequence[str]
 
 
 @dataclass
@@ -107,14 +117,42 @@ def _flag(column: ColumnElement[Any]) -> ColumnElement[int]:
     return case((column, 1), else_=0)
 
 
+def _findings(categories: Categories) -> list[tuple[str, str, str]]:
+    """(measure key, kind, id) of every fear and cause counted; its 0/1 column is named by position."""
+    return [(f"fear:{f}", "fear", f) for f in categories.fears] + [
+        (f"cause:{c}", "cause", c) for c in categories.causes
+    ]
+
+
+def finding_flags(categories: Categories) -> Subquery:
+    """One row per assessment with findings: a 0/1 column `found<i>` per counted fear and cause.
+
+    A single GROUP BY over assessment_findings, LEFT JOINed to the assessments (those without
+    findings have no row and count as 0); an id not counted here is simply not asked for.
+    """
+    f = assessment_findings_table
+    return (
+        select(
+            f.c.assessment_id,
+            *(
+                func.max(case((and_(f.c.kind == kind, f.c.item == item), 1), else_=0)).label(f"found{i}")
+                for i, (_, kind, item) in enumerate(_findings(categories))
+            ),
+        )
+        .group_by(f.c.assessment_id)
+        .subquery("findings")
+    )
+
+
 def measure_columns(categories: Categories, source: Any) -> list[tuple[str, ColumnElement[int]]]:
     """("measure:category", SUM(...)) for every counted category of `source` (a selectable)."""
     columns: list[tuple[str, ColumnElement[int]]] = []
     for model, phases in categories.phases.items():
         column = source.c[f"phase_{model}"]
         columns.extend((f"{model}:{p}", func.sum(_flag(column == p))) for p in phases)
-    columns.extend((f"fear:{f}", func.sum(_flag(source.c[f"fear_{f}"]))) for f in categories.fears)
-    columns.extend((f"cause:{c}", func.sum(_flag(source.c[f"cause_{c}"]))) for c in categories.causes)
+    columns.extend(
+        (key, func.sum(source.c[f"found{i}"])) for i, (key, _, _) in enumerate(_findings(categories))
+    )
     columns.extend((f"lens:{lens}", func.sum(_flag(source.c.lens == lens))) for lens in categories.six_cs)
     return columns
 
@@ -134,6 +172,7 @@ async def collect(
     month_index = case(
         *((a.c.assessed_at < start, index) for index, start in enumerate(starts)), else_=len(starts)
     )
+    found = finding_flags(categories)
     picked = [
         a.c.person_id,
         a.c.id,
@@ -141,10 +180,17 @@ async def collect(
         a.c.department_id,
         a.c.lens,
         *(a.c[f"phase_{model}"] for model in categories.phases),
-        *(a.c[f"fear_{f}"] for f in categories.fears),
-        *(a.c[f"cause_{c}"] for c in categories.causes),
+        *(
+            func.coalesce(found.c[f"found{i}"], 0).label(f"found{i}")
+            for i in range(len(_findings(categories)))
+        ),
     ]
-    base = select(*picked, month_index.label("mi")).where(a.c.assessed_at <= now).subquery("base")
+    base = (
+        select(*picked, month_index.label("mi"))
+        .select_from(a.outerjoin(found, found.c.assessment_id == a.c.id))
+        .where(a.c.assessed_at <= now)
+        .subquery("base")
+    )
     # One window over each person's assessments in time order: the month of the next one. An
     # assessment followed by another in the same month is never anyone's standing at a month end.
     following = func.lead(base.c.mi).over(

@@ -1,6 +1,6 @@
 """The relational schema; the single source Alembic migrations are generated from and checked against.
 
-Rows never leave bot.storage: the repository maps them to the plain dataclasses of bot.domain.
+Rows never leave bot.storage: the repositories map them to the plain dataclasses of bot.domain.
 """
 
 from __future__ import annotations
@@ -28,12 +28,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-#: Fear ids in the order they are reported back; each has a boolean column `fear_<id>` so reports can
-#: GROUP BY them without parsing JSON.
-FEAR_IDS: tuple[str, ...] = ("unwanted_messages", "time_loss", "security", "role_loss")
-#: Cause ids, stored like FEAR_IDS as `cause_<id>` columns.
-CAUSE_IDS: tuple[str, ...] = ("middle_managers", "silo", "culture", "fear")
-
 #: Deterministic constraint names, so a migration written today can drop or alter a constraint later
 #: on every backend (SQLite batch mode in particular needs the names).
 NAMING_CONVENTION: dict[str, str] = {
@@ -45,6 +39,8 @@ NAMING_CONVENTION: dict[str, str] = {
 }
 
 DEPARTMENT_NAME_MAX = 64
+#: Longest fear or cause id an assessment can name (knowledge/ ids; tests check they fit).
+FINDING_ID_MAX = 48
 
 
 def utcnow() -> datetime:
@@ -169,16 +165,24 @@ class AssessmentRow(Base):
     phase_pilot_model: Mapped[str] = mapped_column(String(24))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
     standing: Mapped[str | None] = mapped_column(String(24))
-    fear_unwanted_messages: Mapped[bool] = mapped_column(Boolean, default=False)
-    fear_time_loss: Mapped[bool] = mapped_column(Boolean, default=False)
-    fear_security: Mapped[bool] = mapped_column(Boolean, default=False)
-    fear_role_loss: Mapped[bool] = mapped_column(Boolean, default=False)
-    cause_middle_managers: Mapped[bool] = mapped_column(Boolean, default=False)
-    cause_silo: Mapped[bool] = mapped_column(Boolean, default=False)
-    cause_culture: Mapped[bool] = mapped_column(Boolean, default=False)
-    cause_fear: Mapped[bool] = mapped_column(Boolean, default=False)
     lens: Mapped[str | None] = mapped_column(String(64))
     scores: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AssessmentFindingRow(Base):
+    """A fear or cause one assessment found (migration 0003): rows, so a new one is a content change.
+
+    `kind` is "fear" or "cause", `item` the knowledge id, `ordinal` its place in the assessment's list.
+    """
+
+    __tablename__ = "assessment_findings"
+
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    item: Mapped[str] = mapped_column(String(FINDING_ID_MAX), primary_key=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
 
 
 class ProcessedUpdateRow(Base):
@@ -191,7 +195,7 @@ class ProcessedUpdateRow(Base):
 
 
 def _table(row: type[Base]) -> Table:
-    """Declarative classes type `__table__` loosely; the repository wants Core Tables."""
+    """Declarative classes type `__table__` loosely; the repositories want Core Tables."""
     table = row.__table__
     assert isinstance(table, Table)
     return table
@@ -202,9 +206,11 @@ people_table = _table(PersonRow)
 positions_table = _table(PositionRow)
 answers_table = _table(AnswerRow)
 assessments_table = _table(AssessmentRow)
+assessment_findings_table = _table(AssessmentFindingRow)
 processed_updates_table = _table(ProcessedUpdateRow)
 
-#: Every table holding a person's data, children first, for forget_person.
+#: Every table holding a person's data by person_id, children first, for forget_person (the findings
+#: of their assessments go first, by assessment).
 PERSON_TABLES: tuple[Table, ...] = (answers_table, assessments_table, positions_table)
 
 

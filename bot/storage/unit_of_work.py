@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import PersonalData
@@ -19,7 +19,12 @@ from bot.storage.departments import DepartmentRepository
 from bot.storage.drafts import DraftRepository
 from bot.storage.inspiration_sessions import SessionRepository
 from bot.storage.invites import InviteRepository
-from bot.storage.models import PERSON_TABLES, people_table
+from bot.storage.models import (
+    PERSON_TABLES,
+    assessment_findings_table,
+    assessments_table,
+    people_table,
+)
 from bot.storage.nudges import NudgeRepository
 from bot.storage.people import PeopleRepository
 from bot.storage.positions import PositionRepository
@@ -96,6 +101,10 @@ class UnitOfWork:
 
     async def forget_person(self, person_id: int) -> None:
         """Deletes every row about the person, table by table, so erasure does not hinge on FK cascades."""
+        theirs = select(assessments_table.c.id).where(assessments_table.c.person_id == person_id)
+        await self._session.execute(
+            delete(assessment_findings_table).where(assessment_findings_table.c.assessment_id.in_(theirs))
+        )
         for table in PERSON_TABLES:
             await self._session.execute(delete(table).where(table.c.person_id == person_id))
         await self._session.execute(delete(people_table).where(people_table.c.id == person_id))

@@ -540,6 +540,8 @@ class BotApiDouble:
         self._forced: list[JSON] = []
         self._all_updates: dict[int, JSON] = {}
         self._delivered: set[int] = set()
+        #: Delivered button presses not answered yet: the bot is still working on them.
+        self._presses_in_flight: set[str] = set()
         self._allowed_updates: frozenset[str] | None = None
         self._next_update_id = first_update_id or _fresh_update_id()
         self._ids = itertools.count(1)
@@ -789,16 +791,23 @@ class BotApiDouble:
 
     # -- waiting -------------------------------------------------------------------------
     async def settle(self, quiet: float = 0.3, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-        """Wait until every queued update was fetched and no call (other than the
-        ``getUpdates`` long poll) arrived for ``quiet`` seconds."""
+        """Wait until every queued update was fetched, every delivered press was answered (or
+        ``timeout`` passed) and no call (other than the ``getUpdates`` long poll) arrived for
+        ``quiet`` seconds."""
         deadline = _now() + timeout
         while True:
             now = _now()
             idle_since = max(self._last_request_at, self._last_delivery_at)
             pending = self.pending_updates()
-            if not pending and now - idle_since >= quiet:
+            # A quiet moment is not enough on a loaded machine: a press still being worked on
+            # (every press gets answerCallbackQuery) means the bot is busy, however quiet it looks.
+            self._presses_in_flight = {
+                q for q in self._presses_in_flight if (c := self._callbacks.get(q)) and c.answer is None
+            }
+            busy = bool(self._presses_in_flight) and now <= deadline
+            if not pending and not busy and now - idle_since >= quiet:
                 return
-            if now > deadline:
+            if now > deadline:  # (unanswered presses alone end the wait at the deadline, above)
                 what = f"{len(pending)} update(s) never fetched" if pending else "the bot kept calling"
                 raise TimeoutError(f"the bot did not settle within {timeout}s: {what}")
             await asyncio.sleep(0.01)
@@ -1231,6 +1240,9 @@ class BotApiDouble:
         batch = forced + fresh
         for update in batch:
             self._delivered.add(update["update_id"])
+            query = update.get("callback_query")
+            if isinstance(query, dict) and str(query.get("id")) in self._callbacks:
+                self._presses_in_flight.add(str(query["id"]))
         return copy.deepcopy(batch)
 
     async def _api_deleteWebhook(self, params: JSON, record: RecordedRequest) -> bool:

@@ -21,7 +21,8 @@ from bot.channels.telegram.splitting import split_message
 from bot.conversation import Visitor
 from bot.reports.chart import render_png
 from bot.reports.csv_export import to_csv
-from bot.reports.report import AggregateReport, build_report, render_text
+from bot.reports.report import AggregateReport, build_report
+from bot.reports.text import render_text
 from bot.services import Services
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,8 @@ async def report_command(
 ) -> int:
     """Prints the report (or writes it as CSV and/or the chart); returns the exit code."""
     from bot.reports.csv_export import to_csv
-    from bot.reports.report import build_report, render_text
+    from bot.reports.report import build_report
+    from bot.reports.text import render_text
 
     catalog = load_catalog(settings.dialogues_dir, settings.knowledge_dir)
     database = Database(settings.database_url)
