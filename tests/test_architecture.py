@@ -52,7 +52,8 @@ LAYERS: dict[str, Layer] = {
     "bot.logs": layer(),
     "bot.settings": layer("bot"),
     "bot.engine": layer("bot.domain"),
-    "bot.content": layer("bot.domain", "bot.engine"),
+    "bot.understanding": layer("bot", "bot.domain", "bot.engine"),
+    "bot.content": layer("bot.domain", "bot.engine", "bot.understanding"),
     "bot.coaching": layer("bot.domain", "bot.engine", "bot.content"),
     "bot.storage": layer("bot.domain", "bot.settings", libraries=SQL),
     "bot.invites": layer("bot.domain", "bot.storage"),
@@ -101,7 +102,7 @@ LAYERS["bot.cli"] = layer(*LAYERS, libraries=TELEGRAM)
 LAYERS["bot.__main__"] = layer("bot.cli")
 
 #: The pure units: loading them must not load Telegram or SQL.
-PURE = ("bot.engine", "bot.content", "bot.coaching")
+PURE = ("bot.engine", "bot.understanding", "bot.content", "bot.coaching")
 DATABASE_FIXTURES = {"database", "sqlite_database", "postgres_database", "database_url", "postgres_url"}
 
 
