@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.coaching.assessment import assess
+from bot.coaching.rules import rules_of
 from bot.content.catalog import Catalog
 from bot.storage.database import Database
 from bot.storage.models import (
@@ -44,8 +45,8 @@ def _assessment(catalog: Catalog, index: int) -> Any:
         index,
         1,
         _answers(index),
+        rules_of(catalog),
         catalog.dialogues,
-        catalog.phase_ids,
         department_id=None,
         standing="employee",
     )

@@ -17,7 +17,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot import PROJECT_ROOT
-from bot.content.catalog import ContentError, check_content
+from bot.coaching.rules import check_all
+from bot.content.catalog import ContentError
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 
@@ -186,7 +187,7 @@ def _webhook(settings: Settings, args: argparse.Namespace) -> int:
 def _validate(settings: Settings, seeds: Path | None) -> int:
     default_seeds = PROJECT_ROOT.parent / "shared" / "seeds"
     seeds = seeds or (default_seeds if default_seeds.is_dir() else None)
-    catalog, problems = check_content(settings.dialogues_dir, settings.knowledge_dir, seeds)
+    catalog, problems = check_all(settings.dialogues_dir, settings.knowledge_dir, seeds)
     for problem in problems:
         print(problem, file=sys.stderr)
     if catalog is None:

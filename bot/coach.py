@@ -14,8 +14,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.coaching.advice import advice_context, change_between
+from bot.advice_messages import AdviceMessages, AdviceTap
 from bot.coaching.assessment import PHASE_MODELS, all_steps, assess
+from bot.coaching.rules import rules_of
 from bot.content.catalog import Catalog
 from bot.content.dates import short_date
 from bot.conversation import (
@@ -34,7 +35,7 @@ from bot.domain import Assessment, Person, Position, Role, Standing
 from bot.engine.choice_token import ChoiceToken
 from bot.engine.engine import DynamicOptions, idle_position
 from bot.engine.events import DONE, MAX_TEXT, Begin, Choose, Notice, OptionView, Prompt, Say, TurnResult
-from bot.engine.spec import END, LANGUAGES
+from bot.engine.spec import END, LANGUAGES, Dialogue
 from bot.invites import accept_invite
 from bot.settings import Settings
 from bot.storage.database import Database
@@ -63,6 +64,8 @@ class Coach:
         self.catalog = catalog
         self.settings = settings
         self._steps = all_steps(catalog.dialogues)
+        self.rules = rules_of(catalog)
+        self._advice_messages = AdviceMessages(catalog, self.rules)
 
     # -- entry point ----------------------------------------------------------------------------
 
@@ -259,6 +262,9 @@ class Coach:
         if len(parts) != 3:
             return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
         _, name, value = parts
+        advice = AdviceTap.decode(name, value)
+        if advice is not None:
+            return await self._advice_tap(repo, person, lang, advice)
         if name == "forget" and value == "yes":
             await repo.forget_person(person.id)
             text = self._text_of(lang, "coach/forgotten")
@@ -332,30 +338,37 @@ class Coach:
             person.id,
             position.run_id,
             position.values.get("answers", {}),
+            self.rules,
             self.catalog.dialogues,
-            self.catalog.phase_ids,
             department_id=person.department_id,
             standing=person.standing,
         )
         previous = await repo.assessments.assessments(person.id, limit=1)
         stored = await repo.assessments.add_assessment(replace(assessment, assessed_at=datetime.now(UTC)))
-        return self._advice_message(lang, stored, previous[0] if previous else None)
+        return self._advice_messages.first(
+            lang, stored, previous[0] if previous else None, self._when(previous, lang)
+        )
 
     async def _advice(self, repo: UnitOfWork, person: Person, lang: str) -> Message:
         latest = await repo.assessments.assessments(person.id, limit=2)
         if not latest:
             return self._msg(lang, "coach/no_advice")
-        return self._advice_message(lang, latest[0], latest[1] if len(latest) > 1 else None)
+        return self._advice_messages.first(lang, latest[0], _second(latest), self._when(latest[1:], lang))
 
-    def _advice_message(self, lang: str, current: Assessment, previous: Assessment | None) -> Message:
-        when = (
-            short_date(previous.assessed_at, lang, self.settings.timezone)
-            if previous and previous.assessed_at
-            else ""
+    async def _advice_tap(self, repo: UnitOfWork, person: Person, lang: str, tap: AdviceTap) -> Outcome:
+        """A "more" button under the advice; buttons of an earlier check's advice are refused."""
+        latest = await repo.assessments.assessments(person.id, limit=2)
+        if not latest or latest[0].id != tap.assessment_id:
+            return Outcome(notice=self._text_of(lang, "coach/advice_old"), language=lang)
+        message = self._advice_messages.more(
+            lang, tap, latest[0], _second(latest), self._when(latest[1:], lang)
         )
-        change = change_between(self.catalog.knowledge, previous, current, lang, when)
-        context = advice_context(self.catalog.knowledge, self.catalog.dialogues, current, lang, change)
-        return self._msg(lang, "coach/advice", **context)
+        return Outcome(messages=(message,), language=lang)
+
+    def _when(self, previous: Sequence[Assessment], lang: str) -> str:
+        """The date of the previous check, as "since your last check" shows it."""
+        moment = previous[0].assessed_at if previous else None
+        return short_date(moment, lang, self.settings.timezone) if moment else ""
 
     async def _mydata(self, repo: UnitOfWork, person: Person, lang: str) -> Message:
         data = await repo.personal_data(person.id)
@@ -407,7 +420,7 @@ class Coach:
     def _common(self, position: Position, template: str) -> dict[str, Any]:
         """Variables every question template may use."""
         dialogue = self.catalog.dialogues.get(position.dialogue)
-        asked = [s.id for s in dialogue.steps.values() if s.kind != "info"] if dialogue else []
+        asked = _main_path(dialogue) if dialogue else []
         index = asked.index(position.state) + 1 if position.state in asked else 0
         return {
             "progress": f"{index}/{len(asked)}" if index else "",
@@ -484,6 +497,25 @@ def visitor_is_listed_admin(person: Person, admin_ids: tuple[int, ...]) -> bool:
     return (
         person.channel == "telegram" and person.external_id.isdigit() and int(person.external_id) in admin_ids
     )
+
+
+def _main_path(dialogue: Dialogue) -> list[str]:
+    """The questions everyone is asked, in order: a step reached only under a condition (a
+    clarifying question) gets no number, so "4/9" means the same for everyone."""
+    path: list[str] = []
+    seen: set[str] = set()
+    state = dialogue.start
+    while state in dialogue.steps and state not in seen:
+        seen.add(state)
+        step = dialogue.steps[state]
+        if step.kind != "info":
+            path.append(state)
+        state = step.next[-1].target if step.next else END
+    return path
+
+
+def _second(assessments: Sequence[Assessment]) -> Assessment | None:
+    return assessments[1] if len(assessments) > 1 else None
 
 
 def _lang_hint(hint: str | None) -> str:

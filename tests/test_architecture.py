@@ -57,6 +57,9 @@ LAYERS: dict[str, Layer] = {
     "bot.coaching": layer("bot.domain", "bot.engine", "bot.content"),
     "bot.storage": layer("bot.domain", "bot.settings", libraries=SQL),
     "bot.invites": layer("bot.domain", "bot.storage"),
+    "bot.advice_messages": layer(
+        "bot.domain", "bot.conversation", "bot.engine", "bot.content", "bot.coaching"
+    ),
     "bot.coach": layer(
         "bot.domain",
         "bot.conversation",
@@ -64,6 +67,7 @@ LAYERS: dict[str, Layer] = {
         "bot.engine",
         "bot.content",
         "bot.coaching",
+        "bot.advice_messages",
         "bot.storage",
         "bot.invites",
     ),

@@ -176,7 +176,7 @@ async def test_ten_thousand_hostile_updates(tmp_path, caplog):
                         )
                     for step in script_for(index).steps:
                         await deliver(session, [hook], build(api, user, step), 0)
-                    assert "Next step" in (user.last_text() or ""), user_id
+                    assert "Where you stand" in (user.last_text() or ""), user_id
         finally:
             await stop_webhook_worker(application, runner)
     assert len(statuses) >= TOTAL

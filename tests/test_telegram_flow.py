@@ -62,7 +62,7 @@ async def _tap(user, label: str) -> None:
             "Managers houden het tegen",
             "Klaar",
             "Overslaan",
-            "Volgende stap",
+            "Waar jullie staan",
         ),
         (
             "en",
@@ -75,7 +75,7 @@ async def _tap(user, label: str) -> None:
             "Our culture",
             "Done",
             "Skip",
-            "Next step",
+            "Where you stand",
         ),
     ],
 )
@@ -116,3 +116,27 @@ async def test_full_check_by_taps(
         questions = [a.question for a in data.answers]
         assert questions.count("who_uses") == 1 and "own_use" in questions
         assert len(data.assessments) == 1
+
+
+async def test_the_advice_buttons_over_telegram(clean_database_url):
+    """Under the advice: worries, why this phase, another step, the model behind it, each one
+    message with its own keyboard, all accepted by the Bot API (HTML, 64-byte callback data)."""
+    async with BotApiDouble() as api, running_bot(api, clean_database_url):
+        user = api.user(user_id=4343, first_name="Bram", language_code="nl")
+        await user.send("/start")
+        await user.reply()
+        for label in ("Nederlands", "Akkoord, we gaan", "Teamleider of middenmanager", "Sla ik over"):
+            await _tap(user, label)
+        for label in (*PHASE_TAPS_NL, "Mijn rol als manager", "Klaar", "Managers houden het tegen", "Klaar"):
+            await _tap(user, label)
+        await _tap(user, "Overslaan")
+        assert "Deze week, als teamleider" in (user.last_text() or "")
+        await _tap(user, "Zorgen en blokkades")
+        assert "Middenmanagers houden vast" in (user.last_text() or "")
+        await _tap(user, "Waarom deze fase?")
+        assert "Nog geen Coördinatie" in (user.last_text() or "")
+        await _tap(user, "Een andere stap")
+        assert "Een andere stap (2 van" in (user.last_text() or "")
+        await _tap(user, "Het model erachter")
+        assert "Het model erachter" in (user.last_text() or "")
+        assert api.rejected == []

@@ -127,12 +127,15 @@ async def test_stopping_mid_check_and_starting_again_continues_at_the_same_quest
 
 
 async def test_a_full_conversation_ends_with_advice(services: Services) -> None:
-    code, out = await chat(services, ONBOARD_EN + CHECK_ALL_FIRST + "2 4\n6\n1 3\n6\nnothing more\n")
+    # ... then the numbered buttons under the advice work as taps: 2 is "Worries and blockers".
+    code, out = await chat(services, ONBOARD_EN + CHECK_ALL_FIRST + "2 4\n6\n1 3\n6\nnothing more\n2\n")
     assert code == 0
-    assert "From presence to social business: Presence (1/4)" in out
-    assert "From pilot to full integration: Pilot (1/4)" in out
-    assert "Your worries, turned into opportunities" in out
-    assert "What holds it back, and what helps" in out
+    assert "Towards social business: Presence (1/4)" in out
+    assert "How it is organised: Pilot (1/4)" in out
+    buttons = ("Why this phase?", "Worries and blockers", "Another step", "The model behind it")
+    assert "\n".join(f"  {i}. {label}" for i, label in enumerate(buttons, start=1)) in out
+    assert "Your worries" in out.split("Worries and blockers")[-1]
+    assert "What holds it back" in out
     assert out.rstrip().endswith("start again to carry on.")
     kept = await stored(services, "ana")
     assert ("fears", "time_loss", None) in [a[:3] for a in kept.answers]

@@ -15,7 +15,8 @@ import pytest
 
 from bot import PROJECT_ROOT
 from bot.cli import main
-from bot.content.catalog import check_content
+from bot.coaching.rules import check_all
+from bot.content.seed_quotes import SeedTexts
 from bot.engine.loader import ContentProblem
 
 SEEDS = PROJECT_ROOT.parent / "shared" / "seeds"
@@ -196,8 +197,8 @@ def unknown_flag_reference(c: Content) -> list[Expect]:
 @case
 def unknown_gap_reference(c: Content) -> list[Expect]:
     f = "dialogues/phase_check.yaml"
-    c.replace(f, "gaps: [real_time.webcare_hours]", "gaps: [real_time.webcare]")
-    return [Expect(f, c.line_of(f, "- key: office_hours"), "unknown knowledge reference 'real_time.webcare'")]
+    c.replace(f, "gaps: [six_cs.context]", "gaps: [six_cs.contxt]")
+    return [Expect(f, c.line_of(f, "six_cs.contxt") - 2, "unknown knowledge reference 'six_cs.contxt'")]
 
 
 @case
@@ -237,10 +238,69 @@ def invalid_yaml_in_knowledge(c: Content) -> list[Expect]:
 
 
 @case
-def unknown_phase_model(c: Content) -> list[Expect]:
-    f = "dialogues/phase_check.yaml"
-    c.replace(f, "levels: {pilot_model: 4, presence_model: 4}", "levels: {pilot_modle: 4, presence_model: 4}")
-    return [Expect(f, c.line_of(f, "- key: strategy"), "unknown phase model 'pilot_modle'")]
+def gate_names_an_answer_the_check_does_not_have(c: Content) -> list[Expect]:
+    f = "knowledge/phases.yaml"
+    c.replace(
+        f,
+        "passes: {with_customers: [conversation, co_create]}",
+        "passes: {with_customers: [conversation, co_creation]}",
+    )
+    return [Expect(f, c.line_of(f, "co_creation"), "'with_customers' has no answer 'co_creation'")]
+
+
+@case
+def gate_reads_an_unknown_step(c: Content) -> list[Expect]:
+    f = "knowledge/phases.yaml"
+    c.replace(f, "step: customer_service\n", "step: customer_servce\n")
+    return [Expect(f, c.line_of(f, "step: customer_servce"), "reads unknown step 'customer_servce'")]
+
+
+@case
+def advice_step_condition_on_an_unknown_answer(c: Content) -> list[Expect]:
+    f = "knowledge/steps.yaml"
+    c.replace(f, "when: {customer_service: [office_hours]}", "when: {customer_servce: [office_hours]}")
+    return [Expect(f, c.line_of(f, "customer_servce"), "unknown answer 'customer_servce'")]
+
+
+@case
+def advice_step_for_an_unknown_role(c: Content) -> list[Expect]:
+    f = "knowledge/steps.yaml"
+    c.replace(
+        f,
+        "  - id: comms_webcare_hours\n    roles: [comms_it]\n",
+        "  - id: comms_webcare_hours\n    roles: [webcare]\n",
+    )
+    return [Expect(f, c.line_of(f, "roles: [webcare]"), "`roles` must list some of")]
+
+
+@case
+def advice_step_addresses_an_unknown_item(c: Content) -> list[Expect]:
+    f = "knowledge/steps.yaml"
+    c.replace(
+        f,
+        "addresses: [social_model.learning, social_model.learning_organisation]",
+        "addresses: [social_model.lerning, social_model.learning_organisation]",
+    )
+    return [Expect(f, c.line_of(f, "social_model.lerning"), "unknown knowledge item 'social_model.lerning'")]
+
+
+@case
+def tension_on_an_unknown_answer(c: Content) -> list[Expect]:
+    f = "knowledge/tensions.yaml"
+    c.replace(f, 'customers_improve: ["no"]}', 'customers_improve: ["nope"]}')
+    return [Expect(f, c.line_of(f, '"nope"'), "'customers_improve' has no answer 'nope'")]
+
+
+@case
+def seed_cited_without_a_quote(c: Content) -> list[Expect]:
+    f = "knowledge/real_time.yaml"
+    c.replace(
+        f,
+        '    quote: "Een dag wachten op het antwoord op een tweet? De boel is mogelijk al geëscaleerd."\n',
+        "",
+    )
+    line = c.line_of(f, "- id: escalation") + 1
+    return [Expect(f, line, "cites 003_14d37a87a543f7a6.txt but quotes no sentence of it")]
 
 
 def matches(problem: ContentProblem, content: Content, expect: Expect) -> bool:
@@ -255,7 +315,7 @@ def matches(problem: ContentProblem, content: Content, expect: Expect) -> bool:
 
 
 def test_shipped_content_has_no_problems() -> None:
-    catalog, problems = check_content(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge", SEEDS)
+    catalog, problems = check_all(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge", SEEDS)
     assert problems == []
     assert catalog is not None
     assert set(catalog.dialogues) >= {"onboarding", "phase_check", "fears"}
@@ -272,7 +332,7 @@ def test_cli_validate_passes_on_shipped_files(monkeypatch: pytest.MonkeyPatch, c
 
 def test_a_copy_of_the_shipped_content_passes(content: Content) -> None:
     # Guards the cases below: what fails there is the one thing they broke.
-    catalog, problems = check_content(content.dialogues, content.knowledge)
+    catalog, problems = check_all(content.dialogues, content.knowledge)
     assert problems == []
     assert catalog is not None
 
@@ -280,7 +340,7 @@ def test_a_copy_of_the_shipped_content_passes(content: Content) -> None:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_broken_content_is_named_by_file_and_line(content: Content, name: str) -> None:
     expected = CASES[name](content)
-    catalog, problems = check_content(content.dialogues, content.knowledge)
+    catalog, problems = check_all(content.dialogues, content.knowledge)
     assert catalog is None
     for expect in expected:
         assert any(matches(p, content, expect) for p in problems), f"expected {expect} among:\n" + "\n".join(
@@ -308,14 +368,14 @@ def test_cli_validate_fails_naming_file_and_line(
 def test_every_problem_is_reported_in_one_run(content: Content) -> None:
     expected = [*unknown_state(content), *knowledge_text_without_english(content)]
     expected += coach_template_only_in_dutch(content)
-    _, problems = check_content(content.dialogues, content.knowledge)
+    _, problems = check_all(content.dialogues, content.knowledge)
     for expect in expected:
         assert any(matches(p, content, expect) for p in problems)
 
 
 def test_a_missing_required_dialogue_is_named(content: Content) -> None:
     content.path("dialogues/fears.yaml").unlink()
-    _, problems = check_content(content.dialogues, content.knowledge)
+    _, problems = check_all(content.dialogues, content.knowledge)
     assert any(p.path == content.dialogues and "'fears' is missing" in p.message for p in problems)
     # phase_check's `then: fears` now points nowhere, on its own line.
     line = content.line_of("dialogues/phase_check.yaml", "then: fears")
@@ -328,9 +388,96 @@ def test_a_citation_of_a_missing_seed_is_named(content: Content, tmp_path: Path)
     for seed in SEEDS.glob("*.txt"):
         if not seed.name.startswith("002_"):
             shutil.copy(seed, seeds / seed.name)
-    _, problems = check_content(content.dialogues, content.knowledge, seeds)
+    _, problems = check_all(content.dialogues, content.knowledge, seeds)
     line = content.line_of("knowledge/causes.yaml", "- id: silo") + 1
     assert any(
         p.path == content.path("knowledge/causes.yaml") and p.line == line and "does not exist" in p.message
         for p in problems
     )
+
+
+# -- quotes against the seeds (`coachbot validate --seeds DIR`) ------------------------------------
+
+
+def test_validate_with_seeds_passes_on_the_shipped_content(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    assert main(["validate", "--seeds", str(SEEDS)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_quote_not_in_its_seed_fails_validate_with_seeds(
+    content: Content, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    f = "knowledge/six_cs.yaml"
+    content.replace(
+        f,
+        '"Hoe meer medewerkers connected zijn, hoe groter de waarde van het netwerk."',
+        '"Hoe meer medewerkers aan elkaar gekoppeld zijn, hoe beter."',
+    )
+    line = content.line_of(f, "aan elkaar gekoppeld zijn")
+    # Without the seeds nothing can be held against them; with them, the quote is named.
+    assert check_all(content.dialogues, content.knowledge)[1] == []
+    monkeypatch.setenv("COACHBOT_DIALOGUES_DIR", str(content.dialogues))
+    monkeypatch.setenv("COACHBOT_KNOWLEDGE_DIR", str(content.knowledge))
+    assert main(["validate", "--seeds", str(SEEDS)]) == 1
+    err = capsys.readouterr().err
+    assert f"{content.path(f)}:{line}: quote not in 001_93caaf9fec7606a5.txt" in err
+
+
+def test_a_quote_from_another_seed_than_cited_fails(content: Content) -> None:
+    f = "knowledge/real_time.yaml"
+    # A sentence of seed 001, cited to seed 003.
+    content.replace(
+        f,
+        '"Een dag wachten op het antwoord op een tweet? De boel is mogelijk al geëscaleerd."',
+        '"Het draait om 6 C’s: Connecties, Conversaties, Congruentie, Content, Context en Continu."',
+    )
+    _, problems = check_all(content.dialogues, content.knowledge, SEEDS)
+    line = content.line_of(f, "Het draait om 6 C")
+    assert any(p.line == line and "quote not in 003_14d37a87a543f7a6.txt" in p.message for p in problems)
+
+
+def test_a_missing_seed_folder_is_an_error(monkeypatch: pytest.MonkeyPatch, capsys, tmp_path: Path) -> None:
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    assert main(["validate", "--seeds", str(tmp_path / "nowhere")]) == 1
+    assert "seed folder not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("quote", "found"),
+    [
+        ("Presence: een bedrijf weet ‘dat het iets met social media moet’", True),
+        ("Presence: een bedrijf weet 'dat het iets met social media moet'", True),  # straight marks
+        ('Presence: een bedrijf weet "dat het iets met social media moet"', True),
+        ("Presence:   een bedrijf\n weet ‘dat het", True),  # whitespace folded
+        ("Het heeft niet veel zin … vrijblijvende inspiratiesessies te organiseren", True),  # a gap
+        ("vrijblijvende inspiratiesessies … Het heeft niet veel zin", False),  # gaps keep their order
+        ("Presence: een bedrijf weet dat het iets moet", False),
+        ("presence: een bedrijf weet", False),  # case counts
+    ],
+)
+def test_quotes_are_compared_without_quote_marks_and_spacing(quote: str, found: bool) -> None:
+    seeds = SeedTexts.read(SEEDS)
+    assert seeds.contains("002_34edfa349590f49d.txt", quote) is found
+    assert not seeds.contains("001_93caaf9fec7606a5.txt", "Presence: een bedrijf weet")
+
+
+def test_every_seed_claim_carries_a_quote_and_own_content_is_marked(content: Content) -> None:
+    catalog, problems = check_all(content.dialogues, content.knowledge, SEEDS)
+    assert problems == []
+    assert catalog is not None
+    for item in catalog.knowledge.items.values():
+        sources = item.fields.get("source")
+        listed = sources if isinstance(sources, list) else [sources]
+        assert listed, item.ref
+        if "own" in listed:
+            assert "quote" not in item.fields, item.ref
+        else:
+            assert item.fields.get("quote"), item.ref
+    # The example uses per fear and the steps' wording are ours, and say so.
+    for item in catalog.knowledge.kind("fears"):
+        assert "uses" in item.fields["own"]
+    for item in catalog.knowledge.kind("steps"):
+        assert "text" in item.fields["own"], item.ref

@@ -110,7 +110,7 @@ async def test_two_workers_bursts_and_repeats_lose_nothing(pg_url, tmp_path):
                 await stop_worker(worker)
         await _assert_each_has_own_answers(pg_url, scripts)
         assert api.rejected == []
-        assert all("Next step" in (api.user(user_id=uid).last_text() or "") for uid in scripts)
+        assert all("Where you stand" in (api.user(user_id=uid).last_text() or "") for uid in scripts)
 
 
 @pytest.mark.slow

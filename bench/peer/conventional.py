@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import html
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +40,9 @@ from telegram.warnings import PTBUserWarning
 
 from bot import PROJECT_ROOT
 from bot.channels.telegram.splitting import split_message
-from bot.coaching.advice import advice_context
+from bot.advice_messages import AdviceMessages
 from bot.coaching.assessment import assess
+from bot.coaching.rules import rules_of
 from bot.content.catalog import Catalog, load_catalog
 
 LANGS = ("en", "nl")
@@ -59,8 +60,10 @@ PHASES = (
     "internal_use",
     "own_use",
 )
+#: Asked after the phase questions only when "hardly anyone uses it" meets "part of the strategy".
+CLARIFY = "use_check"
 FEARS = ("fears", "causes", "anything_else")
-ORDER = ONBOARDING + PHASES + FEARS
+ORDER = ONBOARDING + PHASES + (CLARIFY,) + FEARS
 DONE = "done"
 
 
@@ -100,6 +103,7 @@ class Texts:
 
     def __init__(self) -> None:
         self.catalog = load_catalog(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge")
+        self.rules = rules_of(self.catalog)
         numbered = {step: f"{i + 1}/{len(PHASES)}" for i, step in enumerate(PHASES)}
         numbered.update({step: f"{i + 1}/{len(FEARS)}" for i, step in enumerate(FEARS)})
         self.questions = {step: Question(self.catalog, step, numbered.get(step, "")) for step in ORDER}
@@ -141,7 +145,13 @@ def _next_step(step: str, answers: dict[str, Any]) -> str | None:
     if step == "privacy" and answers.get("privacy") == "no":
         return None
     index = ORDER.index(step)
-    return ORDER[index + 1] if index + 1 < len(ORDER) else None
+    following = ORDER[index + 1] if index + 1 < len(ORDER) else None
+    if following == CLARIFY and not (
+        answers.get("who_uses") in ("nobody", "enthusiasts")
+        and answers.get("where_sits") in ("coordinated", "strategy")
+    ):
+        following = FEARS[0]
+    return following
 
 
 async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
@@ -210,20 +220,28 @@ async def _finish(context: ContextTypes.DEFAULT_TYPE, chat_id: int, lang: str) -
     assert context.user_data is not None
     texts = _texts()
     answers = context.user_data["answers"]
+    stored = context.user_data.setdefault("assessments", [])
     assessment = assess(
         chat_id,
         len(context.user_data.get("history", [])) + 1,
         answers,
+        texts.rules,
         texts.catalog.dialogues,
-        texts.catalog.phase_ids,
         department_id=None,
         standing=answers.get("standing"),
     )
-    context.user_data.setdefault("assessments", []).append(asdict(assessment))
-    view = advice_context(texts.catalog.knowledge, texts.catalog.dialogues, assessment, lang, None)
-    advice = texts.catalog.renderer.render(lang, "coach/advice", min_group=MIN_GROUP, **view)
-    for part in split_message(advice):
-        await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML)
+    assessment = replace(assessment, id=len(stored) + 1)
+    stored.append(asdict(assessment))
+    advice = AdviceMessages(texts.catalog, texts.rules).first(lang, assessment, None, "")
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in advice.buttons]
+    )
+    parts = split_message(advice.text)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        await context.bot.send_message(
+            chat_id, part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
+        )
 
 
 class FlushingApplication(Application):  # type: ignore[type-arg]

@@ -1,69 +1,64 @@
-"""Estimates a phase on both models from a check's answers, with the answers that led there.
+"""From a check's answers to a reading: the phase on both models, fears, causes, weakest C.
 
-Each answer points to a level (1-4) per model; the estimate is the rounded mean of those levels,
-then held down by any cap an answer sets (seed 002: no social business while social media sit with
-one department or top management does not use them). The reasons are kept so the advice can show
-*why*, and stored so the assessment can be re-read later.
+The phases come from the gates (bot/coaching/gates.py), never from an average. The reading keeps
+the answers it was made from (option keys only, never typed text), so the advice, its "why" and a
+later re-check can be explained from the same facts, and re-read after the content improves.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.coaching.gates import UNKNOWN, GateReading, PhaseEstimate, Verdict, estimate, read_gate
+from bot.coaching.rules import PHASE_MODELS, CoachingRules
 from bot.domain import Assessment
 from bot.engine.spec import Dialogue, Option, Step
 
-PHASE_MODELS = ("presence_model", "pilot_model")
 FEAR_PREFIX = "fears."
 CAUSE_PREFIX = "causes."
-#: When no answer shows a gap, the lens is the one that never ends (seed 000).
+SIX_CS_PREFIX = "six_cs."
+#: When no answer shows a weak C, the lens is the part of S.O.C.I.A.L. that never ends (seed 000).
 DEFAULT_LENS = "social_model.learning"
+#: With this many "don't know" answers the estimate is called a first estimate.
+UNCERTAIN_AFTER = 3
+#: Whom the coach advises when the role is not known (people from before onboarding asked it).
+DEFAULT_STANDING = "employee"
 
 Answers = Mapping[str, Any]
 
+__all__ = ["DEFAULT_LENS", "PHASE_MODELS", "Reading", "all_steps", "assess", "read", "reading_of"]
+
 
 @dataclass(frozen=True)
-class PhaseReading:
-    """A phase estimate on one model and the answers behind it."""
+class Reading:
+    """Everything the coach concluded from one check, for one person."""
 
-    model: str
-    level: int
-    reasons: tuple[tuple[str, str], ...]
-    capped_by: tuple[tuple[str, str], ...]
+    answers: Mapping[str, Any]
+    standing: str
+    fears: tuple[str, ...]
+    causes: tuple[str, ...]
+    estimates: Mapping[str, PhaseEstimate]
+    personal: GateReading
+    weakest_c: str | None
+    gaps: Mapping[str, int]
+    unknown: tuple[str, ...]
+    tensions: tuple[str, ...]
+    run_id: int = 0
 
+    @property
+    def uncertain(self) -> bool:
+        """Too many "don't know" answers, or answers that contradict each other."""
+        return len(self.unknown) >= UNCERTAIN_AFTER or bool(self.tensions)
 
-def _chosen(answers: Answers, steps: Mapping[str, Step]) -> list[tuple[Step, Option]]:
-    """The answered options in the order of the steps, so reasons read like the check did."""
-    chosen: list[tuple[Step, Option]] = []
-    for step_id, step in steps.items():
-        answer = answers.get(step_id)
-        keys = answer if isinstance(answer, list) else [answer]
-        for key in keys:
-            option = step.option(str(key)) if key is not None else None
-            if option is not None:
-                chosen.append((step, option))
-    return chosen
-
-
-def read_phase(model: str, chosen: list[tuple[Step, Option]]) -> PhaseReading:
-    """The phase on one model; an unanswered model reads as its first phase."""
-    signals = [
-        (step.id, option.key, option.levels[model]) for step, option in chosen if model in option.levels
-    ]
-    if not signals:
-        return PhaseReading(model, 1, (), ())
-    mean = sum(level for _, _, level in signals) / len(signals)
-    uncapped = max(1, min(4, math.floor(mean + 0.5)))
-    caps = [(step.id, option.key, option.caps[model]) for step, option in chosen if model in option.caps]
-    level = min([uncapped, *(cap for _, _, cap in caps)])
-    capped_by = tuple((s, k) for s, k, cap in caps if cap < uncapped)
-    closest = min(abs(lv - level) for _, _, lv in signals)
-    reasons = tuple((s, k) for s, k, lv in signals if abs(lv - level) == closest)
-    return PhaseReading(model, level, reasons, capped_by)
+    def facts(self) -> dict[str, object]:
+        """What conditions on steps and tensions see."""
+        facts: dict[str, object] = dict(self.answers)
+        facts.update({model: e.phase for model, e in self.estimates.items()})
+        facts["standing"] = self.standing
+        return facts
 
 
 def all_steps(dialogues: Mapping[str, Dialogue]) -> dict[str, Step]:
@@ -74,39 +69,121 @@ def all_steps(dialogues: Mapping[str, Dialogue]) -> dict[str, Step]:
     return steps
 
 
+def _chosen(answers: Answers, steps: Mapping[str, Step]) -> list[tuple[Step, Option]]:
+    """The answered options in the order of the steps; typed text is no option and is left out."""
+    chosen: list[tuple[Step, Option]] = []
+    for step_id, step in steps.items():
+        answer = answers.get(step_id)
+        for key in answer if isinstance(answer, list) else [answer]:
+            option = step.option(str(key)) if key is not None else None
+            if option is not None:
+                chosen.append((step, option))
+    return chosen
+
+
+def _option_answers(chosen: list[tuple[Step, Option]]) -> dict[str, Any]:
+    """Step -> key (or keys, for a multi step): the answers as conditions read them."""
+    kept: dict[str, Any] = {}
+    for step, option in chosen:
+        if step.kind == "multi":
+            kept.setdefault(step.id, []).append(option.key)
+        else:
+            kept[step.id] = option.key
+    return kept
+
+
+def read(
+    answers: Answers,
+    rules: CoachingRules,
+    dialogues: Mapping[str, Dialogue],
+    *,
+    standing: str | None = None,
+    run_id: int = 0,
+    fears: tuple[str, ...] | None = None,
+    causes: tuple[str, ...] | None = None,
+) -> Reading:
+    """The reading of one check. `fears`/`causes` override the ones in the answers (stored ones)."""
+    chosen = _chosen(answers, all_steps(dialogues))
+    kept = _option_answers(chosen)
+    flags = [flag for _, option in chosen for flag in option.flags]
+    if fears is None:
+        fears = tuple(dict.fromkeys(f.removeprefix(FEAR_PREFIX) for f in flags if f.startswith(FEAR_PREFIX)))
+    if causes is None:
+        causes = tuple(
+            dict.fromkeys(c.removeprefix(CAUSE_PREFIX) for c in flags if c.startswith(CAUSE_PREFIX))
+        )
+    gaps = Counter(gap for _, option in chosen for gap in option.gaps if gap.startswith(SIX_CS_PREFIX))
+    weakest = max(gaps, key=lambda ref: (gaps[ref], -list(gaps).index(ref))) if gaps else None
+    estimates = {model: estimate(rules.gates[model], kept) for model in PHASE_MODELS}
+    unknown = tuple(step for step, key in kept.items() if key == UNKNOWN)
+    reading = Reading(
+        answers=kept,
+        standing=standing or DEFAULT_STANDING,
+        fears=fears,
+        causes=causes,
+        estimates=estimates,
+        personal=read_gate(rules.personal, kept),
+        weakest_c=weakest,
+        gaps=dict(gaps),
+        unknown=unknown,
+        tensions=(),
+        run_id=run_id,
+    )
+    facts = reading.facts()
+    tensions = tuple(t.ref for t in rules.tensions if t.when.holds(facts))
+    return replace(reading, tensions=tensions)
+
+
 def assess(
     person_id: int,
     run_id: int,
     answers: Answers,
+    rules: CoachingRules,
     dialogues: Mapping[str, Dialogue],
-    phase_ids: Mapping[str, list[str]],
     *,
     department_id: int | None = None,
     standing: str | None = None,
 ) -> Assessment:
-    """The assessment of one completed check. `phase_ids` lists each model's phases in order."""
-    chosen = _chosen(answers, all_steps(dialogues))
-    readings = {model: read_phase(model, chosen) for model in PHASE_MODELS}
-    flags = [flag for _, option in chosen for flag in option.flags]
-    fears = tuple(dict.fromkeys(f.removeprefix(FEAR_PREFIX) for f in flags if f.startswith(FEAR_PREFIX)))
-    causes = tuple(dict.fromkeys(f.removeprefix(CAUSE_PREFIX) for f in flags if f.startswith(CAUSE_PREFIX)))
-    gaps = Counter(gap for _, option in chosen for gap in option.gaps)
-    lens = max(gaps, key=lambda ref: (gaps[ref], -list(gaps).index(ref))) if gaps else DEFAULT_LENS
+    """The assessment of one completed check, as it is stored."""
+    reading = read(answers, rules, dialogues, standing=standing, run_id=run_id)
     scores = {
-        "levels": {m: r.level for m, r in readings.items()},
-        "reasons": {m: [list(pair) for pair in r.reasons] for m, r in readings.items()},
-        "capped_by": {m: [list(pair) for pair in r.capped_by] for m, r in readings.items()},
-        "gaps": dict(gaps),
+        "levels": {model: e.level for model, e in reading.estimates.items()},
+        "held_back": {
+            model: [r.ref for r, v in e.next.verdicts if v is not Verdict.MET] if e.next else []
+            for model, e in reading.estimates.items()
+        },
+        "answers": dict(reading.answers),
+        "unknown": list(reading.unknown),
+        "tensions": list(reading.tensions),
+        "gaps": dict(reading.gaps),
     }
     return Assessment(
         person_id=person_id,
         run_id=run_id,
-        phase_presence_model=phase_ids["presence_model"][readings["presence_model"].level - 1],
-        phase_pilot_model=phase_ids["pilot_model"][readings["pilot_model"].level - 1],
-        fears=fears,
-        causes=causes,
-        lens=lens,
+        phase_presence_model=reading.estimates["presence_model"].phase,
+        phase_pilot_model=reading.estimates["pilot_model"].phase,
+        fears=reading.fears,
+        causes=reading.causes,
+        lens=reading.weakest_c or DEFAULT_LENS,
         scores=scores,
         department_id=department_id,
         standing=standing,
+    )
+
+
+def reading_of(
+    assessment: Assessment, rules: CoachingRules, dialogues: Mapping[str, Dialogue]
+) -> Reading | None:
+    """The reading behind a stored assessment; None for one stored before readings kept answers."""
+    answers = assessment.scores.get("answers")
+    if not isinstance(answers, dict):
+        return None
+    return read(
+        answers,
+        rules,
+        dialogues,
+        standing=assessment.standing,
+        run_id=assessment.run_id,
+        fears=assessment.fears,
+        causes=assessment.causes,
     )

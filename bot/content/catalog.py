@@ -47,10 +47,6 @@ class Catalog:
     knowledge: Knowledge
     renderer: Renderer
 
-    @property
-    def phase_ids(self) -> dict[str, list[str]]:
-        return {model: [p.id for p in phases] for model, phases in self.knowledge.phase_models.items()}
-
 
 def _template_problems(templates_dir: Path) -> tuple[Renderer | None, list[ContentProblem]]:
     problems: list[ContentProblem] = []
@@ -106,7 +102,6 @@ def check_content(
             dialogues,
             template_exists=(renderer.exists if renderer else lambda _lang, _tid: False),
             references=set(knowledge.items),
-            phase_models=set(knowledge.phase_models),
             option_sources=OPTION_SOURCES,
             finish_actions=FINISH_ACTIONS,
             stores=STORES,

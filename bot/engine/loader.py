@@ -14,7 +14,7 @@ from bot.engine.yaml_lines import LineDict, LineList, YamlError, load_yaml
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KINDS = ("choice", "multi", "text", "info")
 _STEP_KEYS = {"id", "kind", "ask", "topic", "options", "options_from", "store", "optional", "next"}
-_OPTION_KEYS = {"key", "label", "levels", "caps", "flags", "gaps", "exclusive"}
+_OPTION_KEYS = {"key", "label", "flags", "gaps", "exclusive"}
 _DIALOGUE_KEYS = {"id", "start", "steps", "then", "on_finish", "new_run", "description"}
 
 
@@ -59,15 +59,6 @@ def _labels(node: Any, where: int, report: _Collector, what: str) -> dict[str, s
         else:
             labels[lang] = text.strip()
     return labels
-
-
-def _levels(node: Any, where: int, report: _Collector, what: str) -> dict[str, int]:
-    if node is None:
-        return {}
-    if not isinstance(node, dict) or not all(isinstance(v, int) and 1 <= v <= 4 for v in node.values()):
-        report.add(where, f"{what} must map a phase model id to a level from 1 to 4")
-        return {}
-    return {str(k): int(v) for k, v in node.items()}
 
 
 def _strings(node: Any, where: int, report: _Collector, what: str) -> tuple[str, ...]:
@@ -124,8 +115,6 @@ def _option(node: Any, line: int, report: _Collector) -> Option | None:
     return Option(
         key=key,
         label=_labels(node.get("label"), _line(node, "label"), report, f"option {key!r} label"),
-        levels=_levels(node.get("levels"), _line(node, "levels"), report, "levels"),
-        caps=_levels(node.get("caps"), _line(node, "caps"), report, "caps"),
         flags=_strings(node.get("flags"), _line(node, "flags"), report, "flags"),
         gaps=_strings(node.get("gaps"), _line(node, "gaps"), report, "gaps"),
         exclusive=bool(node.get("exclusive", False)),

@@ -48,8 +48,6 @@ class Option:
 
     key: str
     label: Mapping[str, str]
-    levels: Mapping[str, int] = field(default_factory=dict)
-    caps: Mapping[str, int] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
     gaps: tuple[str, ...] = ()
     exclusive: bool = False

@@ -21,7 +21,6 @@ def check_dialogues(
     *,
     template_exists: Callable[[str, str], bool],
     references: Collection[str],
-    phase_models: Collection[str],
     option_sources: Collection[str],
     finish_actions: Collection[str],
     stores: Collection[str],
@@ -35,7 +34,6 @@ def check_dialogues(
                 dialogues,
                 template_exists,
                 references,
-                phase_models,
                 option_sources,
                 finish_actions,
                 stores,
@@ -49,7 +47,6 @@ def _check_one(
     dialogues: Mapping[str, Dialogue],
     template_exists: Callable[[str, str], bool],
     references: Collection[str],
-    phase_models: Collection[str],
     option_sources: Collection[str],
     finish_actions: Collection[str],
     stores: Collection[str],
@@ -77,7 +74,7 @@ def _check_one(
             add(step.line, f"unknown options_from {step.options_from!r}")
         if step.store is not None and step.store not in stores:
             add(step.line, f"unknown store {step.store!r}; use one of {', '.join(sorted(stores))}")
-        problems.extend(_check_options(dialogue, step, references, phase_models))
+        problems.extend(_check_options(dialogue, step, references))
     for step_id in _unreachable(dialogue):
         add(dialogue.steps[step_id].line, f"step {step_id!r} cannot be reached from {dialogue.start!r}")
     if _info_loop(dialogue):
@@ -85,9 +82,7 @@ def _check_one(
     return problems
 
 
-def _check_options(
-    dialogue: Dialogue, step: Step, references: Collection[str], phase_models: Collection[str]
-) -> list[ContentProblem]:
+def _check_options(dialogue: Dialogue, step: Step, references: Collection[str]) -> list[ContentProblem]:
     problems: list[ContentProblem] = []
     keys = [o.key for o in step.options]
     if step.kind == "multi":
@@ -114,9 +109,6 @@ def _check_options(
                 problems.append(
                     ContentProblem(dialogue.file, option.line, f"unknown knowledge reference {ref!r}")
                 )
-        for model in (*option.levels, *option.caps):
-            if model not in phase_models:
-                problems.append(ContentProblem(dialogue.file, option.line, f"unknown phase model {model!r}"))
     return problems
 
 

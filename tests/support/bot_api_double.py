@@ -790,7 +790,7 @@ class BotApiDouble:
         event.set()
 
     # -- waiting -------------------------------------------------------------------------
-    async def settle(self, quiet: float = 0.3, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def settle(self, quiet: float = 0.3, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until every queued update was fetched, every delivered press was answered (or
         ``timeout`` passed) and no call (other than the ``getUpdates`` long poll) arrived for
         ``quiet`` seconds."""

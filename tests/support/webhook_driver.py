@@ -50,6 +50,14 @@ PHASE_STEPS = [
     ),
     ("own_use", ["Never", "Sometimes", "Every day"], ["never", "sometimes", "daily"]),
 ]
+#: The clarifying question after "hardly anyone uses it" with "part of the company strategy".
+USE_CHECK_USES = ("nobody", "enthusiasts")
+USE_CHECK_PLACES = ("coordinated", "strategy")
+USE_CHECK = [
+    ("Right, it's mostly a plan so far", "few"),
+    ("More than I said: dozens take part", "dozens"),
+    ("I'm not sure", "unknown"),
+]
 FEARS = [
     ("Unwanted messages", "unwanted_messages"),
     ("Too much time lost", "time_loss"),
@@ -101,6 +109,12 @@ def script_for(index: int) -> Script:
         choice = (index + offset) % 3
         steps.append(Step("tap", labels[choice], step))
         answers.append((step, keys[choice]))
+    chosen = dict(answers)
+    if chosen["who_uses"] in USE_CHECK_USES and chosen["where_sits"] in USE_CHECK_PLACES:
+        # The check asks once which of two contradicting answers holds.
+        label, key = USE_CHECK[index % len(USE_CHECK)]
+        steps.append(Step("tap", label, "use_check"))
+        answers.append(("use_check", key))
     fear_label, fear_key = FEARS[index % 4]
     cause_label, cause_key = CAUSES[(index // 4) % 4]
     steps += [

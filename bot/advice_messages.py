@@ -1,0 +1,111 @@
+"""The advice as messages with buttons: the first one after a check, and one per "more" button.
+
+All advice buttons are made and read here, so their callback format can move in one piece (to
+typed callbacks) without touching the coach. A button carries the assessment it belongs to and the
+rank of the step on show, so "another step" walks the ranked list and an old message's buttons
+are told apart from the latest advice's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.coaching.advice import AdviceViews
+from bot.coaching.assessment import Reading, reading_of
+from bot.coaching.rules import CoachingRules
+from bot.content.catalog import Catalog
+from bot.conversation import Button, Message
+from bot.domain import Assessment
+
+#: The action prefix the coach routes to the advice (shared with its other `a|name|value` buttons).
+ACTION = "a|"
+WHY, WORRIES, STEP, LENS = "why", "worry", "step", "lens"
+NAMES = frozenset({WHY, WORRIES, STEP, LENS})
+
+
+@dataclass(frozen=True)
+class AdviceTap:
+    """A press on an advice button: which message, for which assessment, at which step rank."""
+
+    name: str
+    assessment_id: int
+    rank: int
+
+    def encode(self) -> str:
+        return f"{ACTION}{self.name}|{self.assessment_id}.{self.rank}"
+
+    @classmethod
+    def decode(cls, name: str, value: str) -> AdviceTap | None:
+        """None for anything that is not an advice button this code made."""
+        if name not in NAMES:
+            return None
+        assessment, _, rank = value.partition(".")
+        if not (assessment.isascii() and assessment.isdigit() and rank.isascii() and rank.isdigit()):
+            return None
+        if len(assessment) > 18 or len(rank) > 4:  # beyond any real id: a forged button
+            return None
+        return cls(name, int(assessment), int(rank))
+
+
+class AdviceMessages:
+    """Renders the advice for one assessment in one language."""
+
+    def __init__(self, catalog: Catalog, rules: CoachingRules) -> None:
+        self.catalog = catalog
+        self.rules = rules
+        self.views = AdviceViews(catalog.knowledge, catalog.dialogues, rules)
+
+    def _render(self, lang: str, template: str, **context: object) -> str:
+        return self.catalog.renderer.render(lang, template, **context)
+
+    def _reading(self, assessment: Assessment) -> Reading | None:
+        return reading_of(assessment, self.rules, self.catalog.dialogues)
+
+    def buttons(
+        self, lang: str, assessment_id: int, reading: Reading, rank: int, shown: str | None = None
+    ) -> tuple[tuple[Button, ...], ...]:
+        """The "more" buttons, minus the one whose message this is."""
+
+        def button(name: str, template: str, at: int) -> Button:
+            label = self._render(lang, f"coach/button_{template}")
+            return Button(label, AdviceTap(name, assessment_id, at).encode())
+
+        top = [button(WHY, "why", rank)] if shown != WHY else []
+        if (reading.fears or reading.causes) and shown != WORRIES:
+            top.append(button(WORRIES, "worries", rank))
+        bottom = [button(STEP, "another", rank + 1)]
+        if shown != LENS:
+            bottom.append(button(LENS, "lens", rank))
+        return tuple(row for row in (tuple(top), tuple(bottom)) if row)
+
+    def first(self, lang: str, current: Assessment, previous: Assessment | None, when: str) -> Message:
+        """The message right after a check (and on /advice)."""
+        reading = self._reading(current)
+        if reading is None or current.id is None:
+            return Message(self._render(lang, "coach/advice_outdated"))
+        before = self._reading(previous) if previous is not None else None
+        change = self.views.change(previous, before, reading, lang, when)
+        text = self._render(lang, "coach/advice", **self.views.first(reading, lang, change))
+        return Message(text, self.buttons(lang, current.id, reading, 0))
+
+    def more(
+        self, lang: str, tap: AdviceTap, current: Assessment, previous: Assessment | None, when: str
+    ) -> Message:
+        """The message behind one button of the latest advice."""
+        reading = self._reading(current)
+        if reading is None:
+            return Message(self._render(lang, "coach/advice_outdated"))
+        rank = tap.rank
+        if tap.name == WHY:
+            before = self._reading(previous) if previous is not None else None
+            change = self.views.change(previous, before, reading, lang, when)
+            text = self._render(lang, "coach/advice_why", **self.views.why(reading, lang, change))
+        elif tap.name == WORRIES:
+            text = self._render(lang, "coach/advice_worries", **self.views.worries(reading, lang))
+        elif tap.name == STEP:
+            view = self.views.another(reading, rank, lang)
+            rank = int(view["rank"])
+            text = self._render(lang, "coach/advice_step", **view)
+        else:
+            text = self._render(lang, "coach/advice_lens", **self.views.lens(reading, rank, lang))
+        return Message(text, self.buttons(lang, tap.assessment_id, reading, rank, shown=tap.name))
