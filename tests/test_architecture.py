@@ -54,7 +54,7 @@ LAYERS: dict[str, Layer] = {
     "bot.engine": layer("bot.domain"),
     "bot.understanding": layer("bot", "bot.domain", "bot.engine"),
     "bot.content": layer("bot.domain", "bot.engine", "bot.understanding"),
-    "bot.coaching": layer("bot.domain", "bot.engine", "bot.content"),
+    "bot.coaching": layer("bot.domain", "bot.engine", "bot.understanding", "bot.content"),
     "bot.storage": layer("bot.domain", "bot.settings", libraries=SQL),
     "bot.invites": layer("bot.domain", "bot.storage"),
     "bot.advice_messages": layer(
