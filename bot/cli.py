@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check every dialogue and knowledge file")
     validate.add_argument("--seeds", type=Path, default=None, help="seed folder, to check citations exist")
 
+    understand = sub.add_parser("understand", help="what the coach hears in a typed text")
+    understand.add_argument("text", nargs="+", help="the typed text (quote it, or give it as words)")
+    understand.add_argument("--lang", choices=("nl", "en"), default="nl", help="the person's language")
+    understand.add_argument("--json", action="store_true", help='print {"topics": [{"id", "confidence"}]}')
+    understand.add_argument("--step", default=None, help="also match the text to this step's options")
+
     departments = sub.add_parser("departments", help="list and maintain the organisation's departments")
     dep_sub = departments.add_subparsers(dest="action")
     dep_sub.add_parser("list")
@@ -121,6 +127,8 @@ def _one_line(error: BaseException) -> str:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "validate":
         return _validate(settings, args.seeds)
+    if args.command == "understand":
+        return _understand(settings, args)
     if args.command == "chat":
         return asyncio.run(_chat(settings, args.user, args.lang))
     if args.command == "departments":
@@ -188,6 +196,42 @@ def _validate(settings: Settings, seeds: Path | None) -> int:
         f"ok: {len(catalog.dialogues)} dialogues, {len(catalog.knowledge.items)} knowledge items, "
         f"{len(catalog.renderer.template_ids('nl'))} templates per language"
     )
+    return 0
+
+
+def _understand(settings: Settings, args: argparse.Namespace) -> int:
+    """`coachbot understand`: the topics (and with --step the option) the coach hears in a text."""
+    import json
+
+    from bot.understanding import load_lexicon, match_option, understand
+    from bot.understanding.lexicon import FOLDER
+    from bot.understanding.options import step_options
+
+    text = " ".join(args.text).strip()
+    if not text:
+        return _fail("give the text to understand", EXIT_USAGE)
+    lexicon, problems = load_lexicon(settings.knowledge_dir / FOLDER)
+    if lexicon is None:
+        raise ContentError(problems)
+    heard = understand(text, args.lang, lexicon)
+    result: dict[str, object] = {"topics": [{"id": t.id, "confidence": t.confidence} for t in heard.topics]}
+    quoted = {t.id: ", ".join(f'"{s.text}"' for s in t.spans) for t in (*heard.topics, *heard.ruled_out)}
+    lines = [f"{t.id:<26} {t.confidence:.2f}  {quoted[t.id]}" for t in heard.topics] or ["no topic heard"]
+    lines += [f"ruled out: {t.id} ({quoted[t.id]})" for t in heard.ruled_out]
+    if args.step is not None:
+        steps = step_options(settings.dialogues_dir)
+        if args.step not in steps:
+            known = ", ".join(sorted(steps))
+            return _fail(f"no step {args.step!r} with options; try one of: {known}", EXIT_USAGE)
+        match = match_option(text, args.lang, steps[args.step], args.step, lexicon)
+        result["option"] = None if match is None else {"key": match.key, "confidence": match.confidence}
+        if match is None:
+            keys = ", ".join(o.key for o in steps[args.step])
+            lines.append(f"option: none; the coach lists what is possible ({keys})")
+        else:
+            action = "taken as a tap" if match.sure else "asked back with one confirm button"
+            lines.append(f"option: {match.key} {match.confidence:.2f} ({match.how}): {action}")
+    print(json.dumps(result, ensure_ascii=False) if args.json else "\n".join(lines))
     return 0
 
 

@@ -53,8 +53,9 @@ LAYERS: dict[str, Layer] = {
     "bot.sending": layer(),
     "bot.settings": layer("bot"),
     "bot.engine": layer("bot.domain"),
-    "bot.content": layer("bot.domain", "bot.engine"),
-    "bot.coaching": layer("bot.domain", "bot.engine", "bot.content"),
+    "bot.understanding": layer("bot", "bot.domain", "bot.engine"),
+    "bot.content": layer("bot.domain", "bot.engine", "bot.understanding"),
+    "bot.coaching": layer("bot.domain", "bot.engine", "bot.understanding", "bot.content"),
     "bot.storage": layer("bot.domain", "bot.settings", "bot.sending", libraries=SQL),
     "bot.invites": layer("bot.domain", "bot.storage"),
     "bot.advice_messages": layer(
@@ -107,7 +108,7 @@ LAYERS["bot.cli"] = layer(*LAYERS, libraries=TELEGRAM)
 LAYERS["bot.__main__"] = layer("bot.cli")
 
 #: The pure units: loading them must not load Telegram or SQL.
-PURE = ("bot.engine", "bot.content", "bot.coaching")
+PURE = ("bot.engine", "bot.understanding", "bot.content", "bot.coaching")
 DATABASE_FIXTURES = {"database", "sqlite_database", "postgres_database", "database_url", "postgres_url"}
 
 

@@ -17,6 +17,8 @@ from bot.engine.engine import DialogueEngine
 from bot.engine.loader import ContentProblem, load_dialogues
 from bot.engine.spec import LANGUAGES, Dialogue
 from bot.engine.validation import check_dialogues
+from bot.understanding.lexicon import FOLDER as UNDERSTANDING_FOLDER
+from bot.understanding.lexicon import load_lexicon
 
 #: What `on_finish` may name: the coach knows how to do these.
 FINISH_ACTIONS = frozenset({"assess"})
@@ -61,6 +63,16 @@ def _template_problems(templates_dir: Path) -> tuple[Renderer | None, list[Conte
     return renderer, problems
 
 
+def _understanding_problems(
+    dialogues: dict[str, Dialogue], knowledge: Knowledge, knowledge_dir: Path
+) -> list[ContentProblem]:
+    """The typed-text lexicons must name real fears and causes, and real steps and options."""
+    topic_ids = {item.ref for kind in ("fears", "causes") for item in knowledge.kind(kind)}
+    steps = {s.id: {o.key for o in s.options} for d in dialogues.values() for s in d.steps.values()}
+    _, problems = load_lexicon(knowledge_dir / UNDERSTANDING_FOLDER, topic_ids, steps)
+    return problems
+
+
 def check_content(
     dialogues_dir: Path, knowledge_dir: Path, seeds_dir: Path | None = None
 ) -> tuple[Catalog | None, list[ContentProblem]]:
@@ -95,6 +107,7 @@ def check_content(
             stores=STORES,
         )
     )
+    problems.extend(_understanding_problems(dialogues, knowledge, knowledge_dir))
     if problems or renderer is None:
         return None, problems
     return Catalog(dialogues, DialogueEngine(dialogues), knowledge, renderer), []
