@@ -19,6 +19,17 @@ PYTHON = sys.executable
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def schema_tag() -> str:
+    """The migration head, for naming cached bench databases.
+
+    A database filled by older code (another schema) must never be re-used: its tables clash with
+    the migrations that follow. Keying the cache on the head rebuilds it once the schema moves.
+    """
+    from bot.storage.database import script_heads
+
+    return "_".join(sorted(script_heads())).lower()
+
+
 def machine() -> str:
     """One line naming the machine the figures came from."""
     model = "unknown CPU"

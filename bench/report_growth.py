@@ -10,8 +10,8 @@ reading, a million rows to scan. --unit answers counts answers, 18 to a check, s
 answers are 55,556 checks. The databases are
 demo organisations from `coachbot demo-data`'s code (bot.demo_data.fill, Core bulk inserts, in
 chunks), built once and kept for later runs: SQLite files in the system's temp directory,
-PostgreSQL databases named coachbot_bench_report_<size> (--drop removes them afterwards). Never
-commit them.
+PostgreSQL databases named coachbot_bench_report_<size>_<migration head> (--drop removes them
+afterwards). Never commit them.
 
 Timed per size, best of --runs:
 - the whole command: `python -m bot report` in a fresh process (start-up, content, schema check,
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
 
-from bench._common import PYTHON, ROOT, machine, table, verdict
+from bench._common import PYTHON, ROOT, machine, schema_tag, table, verdict
 from bench._load import PG_ADMIN
 from bot import PROJECT_ROOT
 from bot.content.catalog import Catalog, load_catalog
@@ -51,16 +51,19 @@ CHUNK_PEOPLE = 40_000
 ANSWERS_PER_CHECK = 18
 
 
+def _pg_name(size: int) -> str:
+    return f"coachbot_bench_report_{size}_{schema_tag()}"
+
+
 def sqlite_url(size: int) -> str:
-    return f"sqlite+aiosqlite:///{Path(tempfile.gettempdir()) / f'coachbot-bench-report-{size}.db'}"
+    path = Path(tempfile.gettempdir()) / f"coachbot-bench-report-{size}-{schema_tag()}.db"
+    return f"sqlite+aiosqlite:///{path}"
 
 
 def postgres_url(size: int) -> str:
     from sqlalchemy import make_url
 
-    return (
-        make_url(PG_ADMIN).set(database=f"coachbot_bench_report_{size}").render_as_string(hide_password=False)
-    )
+    return make_url(PG_ADMIN).set(database=_pg_name(size)).render_as_string(hide_password=False)
 
 
 async def _pg_admin(statement: str) -> None:
@@ -86,9 +89,7 @@ async def _pg_exists(size: int) -> bool:
         host=base.host, port=base.port, user=base.username, password=base.password, database=base.database
     )
     try:
-        found = await connection.fetchval(
-            "SELECT 1 FROM pg_database WHERE datname = $1", f"coachbot_bench_report_{size}"
-        )
+        found = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", _pg_name(size))
     finally:
         await connection.close()
     return bool(found)
@@ -116,7 +117,7 @@ async def prepare(backend: str, size: int, catalog: Catalog) -> tuple[str, int, 
     else:
         url = postgres_url(size)
         if not await _pg_exists(size):
-            await _pg_admin(f'CREATE DATABASE "coachbot_bench_report_{size}"')
+            await _pg_admin(f'CREATE DATABASE "{_pg_name(size)}"')
     have = await _checks(url)
     started = time.perf_counter()
     chunk = 0
@@ -230,7 +231,7 @@ def main() -> None:
     for backend in backends:
         empty_url = sqlite_url(0) if backend == "sqlite" else postgres_url(0)
         if backend == "postgres" and not asyncio.run(_pg_exists(0)):
-            asyncio.run(_pg_admin('CREATE DATABASE "coachbot_bench_report_0"'))
+            asyncio.run(_pg_admin(f'CREATE DATABASE "{_pg_name(0)}"'))
         asyncio.run(_checks(empty_url))
         start_up = whole_command(empty_url, args.runs)
         previous: tuple[int, float] | None = None
@@ -303,7 +304,7 @@ def main() -> None:
     print("\nnote: 2 shared cores, noisy; the whole command adds a constant start-up (Python, content).")
     if args.drop and "postgres" in backends:
         for size in [0, *sizes]:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "coachbot_bench_report_{size}" WITH (FORCE)'))
+            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{_pg_name(size)}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import schema_tag  # noqa: E402
 from bot import PROJECT_ROOT  # noqa: E402
 from bot.content.catalog import load_catalog  # noqa: E402
 from bot.demo_data import fill  # noqa: E402
@@ -86,7 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.people, args.runs = 500, 1
-    path = args.db or Path(tempfile.gettempdir()) / f"coachbot-bench-{args.people}.db"
+    path = args.db or Path(tempfile.gettempdir()) / f"coachbot-bench-{args.people}-{schema_tag()}.db"
     url = f"sqlite+aiosqlite:///{path}"
     if not path.exists():
         people, checks, seconds = asyncio.run(_prepare(url, args.people))

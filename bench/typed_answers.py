@@ -43,6 +43,7 @@ PARTS = ("dev", "heldout")
 @dataclass(frozen=True)
 class Args:
     misses: bool
+    quick: bool
 
 
 def _topic_table(name: str, score: TopicScore) -> list[str]:
@@ -119,6 +120,8 @@ def _pct(value: float | None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="print the dev part's misses")
+    # Every bench script takes --quick (the smoke test runs them so); this one is seconds already.
+    parser.add_argument("--quick", action="store_true", help="the same run: it takes seconds anyway")
     args = Args(**vars(parser.parse_args(argv)))
     topic_cases = load_topic_cases()
     option_cases = load_option_cases()

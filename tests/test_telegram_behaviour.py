@@ -89,6 +89,36 @@ async def test_forged_callback_data_is_refused(bot, data):
     assert api.rejected == []
 
 
+def _text_of(user, message_id: int) -> str:
+    return next(m.text for m in user.messages if m.message_id == message_id)
+
+
+async def test_a_language_pressed_twice_edits_once_and_nothing_is_refused(bot):
+    """A double tap (or a replayed press) on the language choice would ask Telegram to put the
+    same text and keyboard on the message again, which it refuses ("message is not modified"):
+    the second press is answered and makes no call."""
+    api, app = bot
+    user = api.user(user_id=USER, language_code="en")
+    await _onboard(user)
+    await user.send("/language")
+    await user.reply()
+    choice = user.last_message()
+    assert choice is not None
+    await user.tap("Nederlands")
+    await api.settle()
+    edited = _text_of(user, choice.message_id)
+    assert "Nederlands" in edited
+    edits = len(api.calls("editMessageText"))
+    before = await _state(app)
+    await user.tap_data(choice.message_id, "a|lang|nl")
+    await api.settle()
+    assert user.last_callback_answer() is not None
+    assert len(api.calls("editMessageText")) == edits
+    assert _text_of(user, choice.message_id) == edited
+    assert await _state(app) == before
+    assert api.rejected == []
+
+
 async def test_repeated_update_is_processed_once_and_brings_the_question_again(bot):
     """A redelivery (after a crash the first delivery may have died before replying) changes
     nothing and sends the current question again, with its keyboard."""

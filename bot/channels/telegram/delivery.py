@@ -14,10 +14,11 @@ controls and every new message counts against Telegram's limits (one a second pe
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Sequence
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -95,6 +96,10 @@ async def _edit(query: CallbackQuery, edit: Edit | None) -> bool:
     """True when the pressed message now shows `edit`; harmless refusals are logged, not raised."""
     if edit is None or query.message is None:
         return False
+    if _already_shows(query.message, edit):
+        # A repeated or replayed press: Telegram would refuse the same content ("not modified").
+        log.info("edit.unchanged")
+        return True
     try:
         if edit.text is None:
             await query.edit_message_reply_markup(reply_markup=keyboard(edit.buttons))
@@ -108,6 +113,22 @@ async def _edit(query: CallbackQuery, edit: Edit | None) -> bool:
         log.info("edit.skipped", extra={"reason": error.message})
         return "not modified" in error.message.lower()
     return True
+
+
+def _already_shows(message: MaybeInaccessibleMessage, edit: Edit) -> bool:
+    """True when the pressed message, as the press carried it, already reads as `edit`.
+
+    Compared as HTML with entities unescaped on both sides, since Telegram's rendering of the
+    message (text_html) and the catalog's escape quotes differently; any other difference edits.
+    """
+    shown = getattr(message, "text_html", None) if getattr(message, "text", None) else None
+    wanted = keyboard(edit.buttons)
+    markup = getattr(message, "reply_markup", None)
+    if (markup.to_dict() if markup else None) != (wanted.to_dict() if wanted else None):
+        return False
+    if edit.text is None:
+        return True
+    return shown is not None and html.unescape(shown) == html.unescape(edit.text)
 
 
 async def send_messages(bot: Bot, chat_id: int, outcome: Outcome) -> None:
