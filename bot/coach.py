@@ -148,11 +148,11 @@ class Coach:
             return Outcome(duplicate=True)
         lang = person.language or _lang_hint(visitor.language_hint)
         position = stored or idle_position(person.id)
-        dynamic = await self._dynamic(repo, lang)
+        dynamic = await self._dynamic(repo)
         prompt = self.catalog.engine.prompt_for(position, dynamic)
         if prompt is None:
             return Outcome(duplicate=True, language=lang)
-        question = self._prompt_message(lang, position, prompt, dynamic)
+        question = self._prompt_message(lang, position, prompt)
         return Outcome(messages=(question,), language=lang, duplicate=True)
 
     def _stranger(self, visitor: Visitor, inbound: Inbound) -> Outcome:
@@ -184,7 +184,7 @@ class Coach:
             return Outcome(messages=(note,), language=lang, changed=answer.granted)
         if not person.consent:
             return await self._begin(repo, person, position, lang, ONBOARDING)
-        prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo, lang))
+        prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo))
         intro = self._msg(lang, "coach/welcome_back", in_check=prompt is not None)
         if prompt is None:
             return Outcome(messages=(intro,), language=lang)
@@ -233,9 +233,9 @@ class Coach:
     async def _begin(
         self, repo: UnitOfWork, person: Person, position: Position, lang: str, dialogue: str
     ) -> Outcome:
-        dynamic = await self._dynamic(repo, lang)
+        dynamic = await self._dynamic(repo)
         result = self.catalog.engine.turn(position, Begin(dialogue), facts=_facts(person), dynamic=dynamic)
-        return await self._commit(repo, person, lang, result, dynamic)
+        return await self._commit(repo, person, lang, result)
 
     # -- taps and text --------------------------------------------------------------------------
 
@@ -248,7 +248,7 @@ class Coach:
         if token is None:
             log.info("tap.malformed")
             return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
-        dynamic = await self._dynamic(repo, lang)
+        dynamic = await self._dynamic(repo)
         before = self.catalog.engine.current_step(position)
         result = self.catalog.engine.turn(
             position, Choose(token.version, token.step, token.option), facts=_facts(person), dynamic=dynamic
@@ -256,7 +256,7 @@ class Coach:
         if result.problem is not None:
             notice = "coach/pick_one" if result.problem == "pick_one" else "coach/stale"
             return Outcome(notice=self._text_of(lang, notice), language=lang)
-        outcome = await self._commit(repo, person, lang, result, dynamic)
+        outcome = await self._commit(repo, person, lang, result)
         new_lang = outcome.language
         assert before is not None  # a choice was accepted, so there was a step
         if result.toggled:
@@ -292,7 +292,7 @@ class Coach:
             await repo.people.save_person(person)
             text = self._text_of(value, "coach/language_set")
             messages: tuple[Message, ...] = ()
-            prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo, value))
+            prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo))
             if prompt is not None:
                 messages = (self._prompt_message(value, position, prompt),)
             return Outcome(messages=messages, edit=Edit(text), language=value, changed=True)
@@ -301,7 +301,7 @@ class Coach:
     async def _text(
         self, repo: UnitOfWork, person: Person, position: Position, lang: str, text: Text
     ) -> Outcome:
-        dynamic = await self._dynamic(repo, lang)
+        dynamic = await self._dynamic(repo)
         result = self.catalog.engine.turn(position, Say(text.text), facts=_facts(person), dynamic=dynamic)
         if result.problem == "idle":
             key = "coach/idle_hint" if person.consent else "coach/needs_consent"
@@ -316,13 +316,11 @@ class Coach:
                 return Outcome(messages=(Message(hint),), language=lang)
             question = self._prompt_message(lang, position, prompt)
             return Outcome(messages=(replace(question, text=f"{hint}\n\n{question.text}"),), language=lang)
-        return await self._commit(repo, person, lang, result, dynamic)
+        return await self._commit(repo, person, lang, result)
 
     # -- writing a turn -------------------------------------------------------------------------
 
-    async def _commit(
-        self, repo: UnitOfWork, person: Person, lang: str, result: TurnResult, dynamic: DynamicOptions
-    ) -> Outcome:
+    async def _commit(self, repo: UnitOfWork, person: Person, lang: str, result: TurnResult) -> Outcome:
         """Write the turn (profile, position, answers, assessment), then render the replies."""
         profile = result.position.values.get("profile", {})
         if profile.get("consent") == "no":
@@ -343,9 +341,9 @@ class Coach:
         messages: list[Message] = []
         for reply in result.replies:
             if isinstance(reply, Prompt):
-                messages.append(self._prompt_message(lang, saved, reply, dynamic))
+                messages.append(self._prompt_message(lang, saved, reply))
             else:
-                messages.append(self._msg(lang, reply.template, **self._common(saved, reply.template)))
+                messages.append(self._msg(lang, reply.template, **self._common(saved)))
         for finished in result.finished:
             if self.catalog.dialogues[finished].on_finish == "assess":
                 messages.append(await self._assess(repo, person, saved, lang))
@@ -431,11 +429,11 @@ class Coach:
 
     # -- rendering helpers ----------------------------------------------------------------------
 
-    async def _dynamic(self, repo: UnitOfWork, lang: str) -> DynamicOptions:
+    async def _dynamic(self, repo: UnitOfWork) -> DynamicOptions:
         departments = await repo.departments.departments()
         return {"departments": [OptionView(f"d{d.id}", {"nl": d.name, "en": d.name}) for d in departments]}
 
-    def _common(self, position: Position, template: str) -> dict[str, Any]:
+    def _common(self, position: Position) -> dict[str, Any]:
         """Variables every question template may use."""
         dialogue = self.catalog.dialogues.get(position.dialogue)
         asked = _main_path(dialogue) if dialogue else []
@@ -447,13 +445,11 @@ class Coach:
         }
 
     def _render_step(self, lang: str, position: Position, template: str, **extra: Any) -> str:
-        context = self._common(position, template)
+        context = self._common(position)
         context.update(extra)
         return self.catalog.renderer.render(lang, template, **context)
 
-    def _prompt_message(
-        self, lang: str, position: Position, prompt: Prompt, dynamic: DynamicOptions | None = None
-    ) -> Message:
+    def _prompt_message(self, lang: str, position: Position, prompt: Prompt) -> Message:
         has_departments = any(o.key.startswith("d") and o.key[1:].isdigit() for o in prompt.options)
         text = self._render_step(lang, position, prompt.template, has_departments=has_departments)
         return Message(text, self._buttons(lang, position.version, prompt), question=True)

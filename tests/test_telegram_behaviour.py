@@ -238,7 +238,7 @@ async def test_handler_error_apologises_and_bot_keeps_serving(bot):
     database = services(app).database
     original = database.transaction
 
-    def broken(*args, **kwargs):
+    def broken(*_args, **_kwargs):
         raise RuntimeError("database exploded")
 
     database.transaction = broken

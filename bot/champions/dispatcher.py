@@ -349,7 +349,7 @@ def _superseded_briefs(targets: Sequence[NudgeTarget]) -> set[int]:
     return {t.nudge.id for t in targets if t.nudge.kind == NudgeKind.BRIEF and t.nudge.id not in kept}
 
 
-def _reason_to_skip(target: NudgeTarget, session: InspirationSession | None, now: datetime) -> str | None:
+def _reason_to_skip(target: NudgeTarget, session: InspirationSession | None, now: datetime) -> str | None:  # noqa: C901 (one flat list of independent reasons, read top to bottom)
     """Why a claimed nudge should not go out any more, checked on fresh rows just before sending."""
     nudge = target.nudge
     if target.channel != "telegram" or not target.external_id.isdigit():

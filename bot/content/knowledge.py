@@ -117,7 +117,7 @@ def _quotes(item: LineDict) -> list[tuple[str, int]]:
     return []
 
 
-def _check_sources(
+def _check_sources(  # noqa: C901 (one check per source rule, each with its own message)
     item: LineDict, path: Path, problems: list[ContentProblem], seeds: SeedTexts | None
 ) -> None:
     """A cited seed exists and every quote is in one of the item's seeds; `own` items quote nothing."""
