@@ -55,7 +55,6 @@ MAX_ATTEMPTS = 5
 BATCH_SECONDS = 15
 #: How long re-check offers are planned apart, per worker (the plan is cheap but not free).
 RECHECK_PLAN_EVERY = timedelta(minutes=10)
-SESSION_KINDS = (NudgeKind.BRIEF, NudgeKind.FOLLOWUP, NudgeKind.REMINDER)
 
 
 # -- what a channel must offer the dispatcher ----------------------------------------------------------

@@ -87,10 +87,6 @@ class Knowledge:
     def phase(self, model: str, phase_id: str) -> Item:
         return self.items[f"phases.{model}.{phase_id}"]
 
-    def phase_at(self, model: str, level: int) -> Item:
-        """The phase of a model at a level (1-4)."""
-        return self.phase_models[model][level - 1]
-
 
 def _texts(node: Any) -> Iterator[tuple[str, Any, int]]:
     """Every {nl, en} text mapping below node, with the line it sits on."""

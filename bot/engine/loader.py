@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,10 +231,3 @@ def load_dialogues(directory: Path) -> tuple[dict[str, Dialogue], list[ContentPr
     if not dialogues:
         problems.append(ContentProblem(directory, 0, "no dialogue files found"))
     return dialogues, problems
-
-
-def iter_targets(dialogue: Dialogue) -> Iterable[tuple[Step, Rule]]:
-    """Every (step, rule) pair, for the validator and the machine builder."""
-    for step in dialogue.steps.values():
-        for rule in step.next:
-            yield step, rule
