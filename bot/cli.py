@@ -192,9 +192,11 @@ def _validate(settings: Settings, seeds: Path | None) -> int:
         print(problem, file=sys.stderr)
     if catalog is None:
         return _fail(f"{len(problems)} problem(s) found")
+    for note in catalog.unused:
+        print(f"note: {note}")
     print(
         f"ok: {len(catalog.dialogues)} dialogues, {len(catalog.knowledge.items)} knowledge items, "
-        f"{len(catalog.renderer.template_ids('nl'))} templates per language"
+        f"{len(catalog.renderer.message_ids())} messages, {len(catalog.renderer.template_ids())} templates"
     )
     return 0
 

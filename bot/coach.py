@@ -307,7 +307,7 @@ class Coach:
             key = "coach/idle_hint" if person.consent else "coach/needs_consent"
             return Outcome(messages=(self._msg(lang, key),), language=lang)
         if result.problem in ("empty_text", "text_too_long"):
-            key = f"coach/{result.problem}"
+            key = "coach/empty_text" if result.problem == "empty_text" else "coach/text_too_long"
             return Outcome(messages=(self._msg(lang, key, limit=MAX_TEXT),), language=lang)
         if result.problem is not None:
             prompt = self.catalog.engine.prompt_for(position, dynamic)
