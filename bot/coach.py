@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import commands
 from bot.advice_messages import AdviceMessages, AdviceTap
 from bot.coaching.assessment import PHASE_MODELS, all_steps, assess
 from bot.coaching.rules import rules_of
@@ -119,6 +120,19 @@ class Coach:
             person = await repo.people.person_for_update(visitor.channel, visitor.external_id, create=False)
         return person is not None and person.role == Role.ADMIN
 
+    def help(self, lang: str, role: Role, channel: str) -> Message:
+        """/help: exactly the commands of the table this role may use on this channel."""
+        shown = commands.visible(role, channel)
+        sections = []
+        for section in commands.Section:
+            listed = [
+                {"name": c.name, "about": self._text_of(lang, c.about)} for c in shown if c.section == section
+            ]
+            if listed:
+                title = commands.SECTION_TITLES[section]
+                sections.append({"title": self._text_of(lang, title) if title else "", "commands": listed})
+        return self._msg(lang, "coach/help", sections=sections)
+
     def language_for(self, hint: str | None) -> str:
         """The language to use for someone the coach has not looked up."""
         return _lang_hint(hint)
@@ -160,9 +174,10 @@ class Coach:
         lang = _lang_hint(visitor.language_hint)
         if isinstance(inbound, Tap):
             return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
-        if isinstance(inbound, Command) and inbound.name in ("help", "privacy"):
-            template = "coach/help" if inbound.name == "help" else "coach/privacy"
-            return Outcome(messages=(self._msg(lang, template, is_admin=False),), language=lang)
+        if isinstance(inbound, Command) and inbound.name == "help":
+            return Outcome(messages=(self.help(lang, Role.EMPLOYEE, visitor.channel),), language=lang)
+        if isinstance(inbound, Command) and inbound.name == "privacy":
+            return Outcome(messages=(self._msg(lang, "coach/privacy"),), language=lang)
         if isinstance(inbound, Command) and inbound.name in ("mydata", "forget"):
             return Outcome(messages=(self._msg(lang, "coach/nothing_stored"),), language=lang)
         return Outcome(messages=(self._msg(lang, "coach/needs_consent"),), language=lang)
@@ -195,8 +210,8 @@ class Coach:
     ) -> Outcome:
         name = command.name
         if name == "help":
-            is_admin = person.role == Role.ADMIN or (visitor_is_listed_admin(person, self.settings.admin_ids))
-            return Outcome(messages=(self._msg(lang, "coach/help", is_admin=is_admin),), language=lang)
+            role = Role.ADMIN if visitor_is_listed_admin(person, self.settings.admin_ids) else person.role
+            return Outcome(messages=(self.help(lang, role, person.channel),), language=lang)
         if name == "privacy":
             return Outcome(messages=(self._msg(lang, "coach/privacy"),), language=lang)
         if name == "language":

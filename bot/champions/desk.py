@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
+from bot import commands
 from bot.champions import scheduling as flow
 from bot.champions.clock import SYSTEM_CLOCK, Clock
 from bot.champions.compose import Composer, SessionView, holder_label, language_of, session_view
@@ -41,8 +42,11 @@ from bot.settings import Settings
 from bot.storage.database import Database
 from bot.storage.unit_of_work import UnitOfWork
 
-#: The commands the desk answers; everything else is the coach's.
-COMMANDS = ("invite", "roles", "revoke", "sessions", "schedule")
+#: The commands the desk answers (the command table says which); everything else is the coach's.
+COMMANDS = commands.names(commands.Handler.DESK)
+#: The desk's button data starts with one of these: "s|" sessions, "i|" roles, "n|" nudges; the
+#: coach's are "c…" choice tokens and "a|" actions.
+TAP_PREFIXES = ("s|", "i|", "n|")
 #: Words /invite understands for a role, in both languages.
 ROLE_WORDS = {
     "champion": Role.CHAMPION,
