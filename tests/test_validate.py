@@ -178,9 +178,9 @@ def message_with_a_variable_of_its_own_in_dutch(c: Content) -> list[Expect]:
 
 @case
 def template_names_a_message_that_does_not_exist(c: Content) -> list[Expect]:
-    f = "knowledge/templates/coach/help.html"
-    c.replace(f, 't("coach/help_2")', 't("coach/help_for_admins")')
-    return [Expect(f, c.line_of(f, "help_for_admins"), "message 'coach/help_for_admins' does not exist")]
+    f = "knowledge/templates/champions/roles.html"
+    c.replace(f, 't("champions/roles_5")', 't("champions/roles_footer")')
+    return [Expect(f, c.line_of(f, "roles_footer"), "message 'champions/roles_footer' does not exist")]
 
 
 @case
