@@ -52,6 +52,7 @@ LAYERS: dict[str, Layer] = {
     "bot.logs": layer(),
     "bot.sending": layer(),
     "bot.commands": layer("bot.domain"),
+    "bot.callbacks": layer(),
     "bot.settings": layer("bot"),
     "bot.engine": layer("bot.domain"),
     "bot.understanding": layer("bot", "bot.domain", "bot.engine"),
@@ -60,9 +61,10 @@ LAYERS: dict[str, Layer] = {
     "bot.storage": layer("bot.domain", "bot.settings", "bot.sending", libraries=SQL),
     "bot.invites": layer("bot.domain", "bot.storage"),
     "bot.advice_messages": layer(
-        "bot.domain", "bot.conversation", "bot.engine", "bot.content", "bot.coaching"
+        "bot.callbacks", "bot.domain", "bot.conversation", "bot.engine", "bot.content", "bot.coaching"
     ),
     "bot.coach": layer(
+        "bot.callbacks",
         "bot.domain",
         "bot.commands",
         "bot.conversation",
@@ -75,6 +77,7 @@ LAYERS: dict[str, Layer] = {
         "bot.invites",
     ),
     "bot.champions": layer(
+        "bot.callbacks",
         "bot.domain",
         "bot.commands",
         "bot.conversation",
@@ -90,10 +93,17 @@ LAYERS: dict[str, Layer] = {
         "bot.domain", "bot.settings", "bot.content", "bot.storage", "bot.reports", libraries=SQL
     ),
     "bot.router": layer(
-        "bot.domain", "bot.conversation", "bot.commands", "bot.coach", "bot.champions", "bot.storage"
+        "bot.domain",
+        "bot.conversation",
+        "bot.callbacks",
+        "bot.commands",
+        "bot.coach",
+        "bot.champions",
+        "bot.storage",
     ),
     "bot.services": layer("bot.settings", "bot.sending", "bot.content", "bot.storage", "bot.coach"),
     "bot.channels": layer(
+        "bot.callbacks",
         "bot.domain",
         "bot.commands",
         "bot.router",

@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 DESK = "champion_desk"
 DISPATCHER = "nudge_dispatcher"
 CLOCK = "clock"
-#: The desk's callback_data prefixes; the coach's are "c…" choice tokens and "a|" actions.
-CALLBACK_PATTERN = "^(" + "|".join(re.escape(prefix) for prefix in TAP_PREFIXES) + ")"
+#: The desk's callback_data prefixes (bot.callbacks); every other press is the coach's.
+CALLBACK_PATTERN = "^[" + "".join(re.escape(prefix) for prefix in TAP_PREFIXES) + "]"
 JOB_NAME = "nudge-dispatcher"
 #: How long one sweep job keeps claiming full batches before it lets the next tick start afresh.
 SWEEP_JOB_SECONDS = 240.0
