@@ -404,6 +404,30 @@ class ChampionDesk:
         local = (now + timedelta(days=7)).astimezone(ZoneInfo(self.settings.timezone))
         return f"{local.day}-{local.month}-{local.year} 14:00"
 
+    async def _gone_since_chosen(self, turn: _Turn, draft: SessionDraft) -> Outcome | None:
+        """A department removed, or a champion who used /forget or lost the role, since they were
+        chosen: say so and ask that question again (without them), rather than fail on every "Yes"."""
+        departments = [int(d) for d in draft.values.get("departments", [])]
+        existing = {d.id for d in await turn.repo.departments.departments()}
+        champions = [int(p) for p in draft.values.get("champions", [])]
+        candidates = {pid for pid, _ in await self._candidates(turn)}
+        if any(d not in existing for d in departments):
+            values = {**draft.values, "departments": [d for d in departments if d in existing]}
+            step, notice = flow.DEPARTMENTS, "champions/department_gone"
+        elif any(p not in candidates for p in champions):
+            values = {**draft.values, "champions": [p for p in champions if p in candidates]}
+            step, notice = flow.CHAMPIONS, "champions/champion_gone"
+        else:
+            return None
+        again = await turn.repo.drafts.save_draft(
+            dataclasses.replace(draft, step=step, values=values), turn.now
+        )
+        return Outcome(
+            messages=(self.compose.message(turn.lang, notice), await self._prompt(turn, again)),
+            edit=Edit(None, ()),
+            changed=True,
+        )
+
     async def _candidates(self, turn: _Turn) -> list[tuple[int, str]]:
         """Who can run a session: champions and admins, and whoever is scheduling."""
         assert turn.person is not None
@@ -546,6 +570,9 @@ class ChampionDesk:
         if not may_schedule(person, self.settings):
             await turn.repo.drafts.delete_draft(person.id)
             return Outcome(edit=Edit(self._text_of(turn.lang, "champions/champions_only")), changed=True)
+        gone = await self._gone_since_chosen(turn, draft)
+        if gone is not None:
+            return gone
         session = await schedule_session(
             turn.repo,
             kind=SessionKind(draft.values["kind"]),
