@@ -7,13 +7,14 @@ its repeating job. Every step goes through python-telegram-bot's real HTTP stack
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from bot import callbacks
+from bot import callbacks, commands
 from bot.champions.clock import ManualClock
 from bot.domain import NudgeKind, Role
 from bot.storage.models import assessment_findings_table, assessments_table, people_table
@@ -577,4 +578,22 @@ async def test_a_champion_who_used_forget_before_yes_is_said_and_chosen_again(cl
         await admin.reply()
         await admin.tap("Yes, that's it")
         await _until(api, ADMIN, "Planned: #1")
+        assert api.rejected == []
+
+
+async def test_the_command_menus_are_the_command_table_per_language_and_role(clean_database_url):
+    clock = ManualClock(datetime.now(UTC))
+    async with BotApiDouble() as api, champion_bot(api, clean_database_url, clock) as app:
+        catalog = services(app).catalog
+        everyone = commands.menu(Role.EMPLOYEE)
+        admins = commands.menu(Role.ADMIN)
+        for lang, code in (("en", ""), ("nl", "nl")):
+            default = api.commands[(json.dumps({"type": "default"}), code)]
+            assert default == [
+                {"command": c.name, "description": catalog.renderer.render(lang, c.about)} for c in everyone
+            ]
+            scope = json.dumps({"chat_id": ADMIN, "type": "chat"}, sort_keys=True)
+            assert [c["command"] for c in api.commands[(scope, code)]] == [c.name for c in admins]
+        assert "schedule" not in {c.name for c in everyone}
+        assert {"report", "export", "invite", "roles", "revoke", "schedule"} <= {c.name for c in admins}
         assert api.rejected == []
