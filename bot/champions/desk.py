@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from bot import callbacks, commands
+from bot import callbacks
 from bot.callbacks import DraftTap, FollowupTap, RecheckTap, RemindersTap, RevokeTap, SessionTap
 from bot.champions import scheduling as flow
 from bot.champions.clock import SYSTEM_CLOCK, Clock
@@ -43,8 +43,6 @@ from bot.settings import Settings
 from bot.storage.database import Database
 from bot.storage.unit_of_work import UnitOfWork
 
-#: The commands the desk answers (the command table says which); everything else is the coach's.
-COMMANDS = commands.names(commands.Handler.DESK)
 #: The desk's buttons (bot.callbacks), by prefix: Telegram routes presses to the desk by these.
 TAP_PREFIXES = callbacks.prefixes(callbacks.DESK)
 #: Words /invite understands for a role, in both languages.
