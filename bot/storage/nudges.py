@@ -28,6 +28,7 @@ class NewNudge:
     session_id: int | None = None
     offset_minutes: int | None = None
     dedupe_key: str | None = None
+    commitment_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class NudgeRepository(Repository):
                 "created_at": now,
                 "attempts": 0,
                 "dedupe_key": n.dedupe_key,
+                "commitment_id": n.commitment_id,
             }
             for n in nudges
         ]
@@ -103,6 +105,7 @@ class NudgeRepository(Repository):
         session_id: int | None = None,
         person_id: int | None = None,
         kinds: Sequence[NudgeKind] | None = None,
+        commitment_id: int | None = None,
     ) -> int:
         """Cancels pending nudges matching every given condition; returns how many."""
         conditions = [nudges_table.c.status == str(NudgeStatus.PENDING)]
@@ -114,6 +117,8 @@ class NudgeRepository(Repository):
             conditions.append(nudges_table.c.person_id == person_id)
         if kinds is not None:
             conditions.append(nudges_table.c.kind.in_([str(k) for k in kinds]))
+        if commitment_id is not None:
+            conditions.append(nudges_table.c.commitment_id == commitment_id)
         if len(conditions) == 1:
             raise ValueError("cancel_pending needs at least one condition besides the status")
         return await self._rowcount(
@@ -289,4 +294,5 @@ def _nudge(row: RowMapping) -> Nudge:
         attempts=row["attempts"],
         sent_at=row["sent_at"],
         last_error=row["last_error"],
+        commitment_id=row["commitment_id"],
     )
