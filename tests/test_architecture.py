@@ -53,6 +53,7 @@ LAYERS: dict[str, Layer] = {
     "bot.sending": layer(),
     "bot.settings": layer("bot"),
     "bot.engine": layer("bot.domain"),
+    "bot.nudging": layer("bot.domain"),
     "bot.understanding": layer("bot", "bot.domain", "bot.engine"),
     "bot.content": layer("bot.domain", "bot.engine", "bot.understanding"),
     "bot.coaching": layer("bot.domain", "bot.engine", "bot.understanding", "bot.content"),
@@ -62,6 +63,7 @@ LAYERS: dict[str, Layer] = {
         "bot.domain", "bot.conversation", "bot.engine", "bot.content", "bot.coaching"
     ),
     "bot.coach": layer(
+        "bot.nudging",
         "bot.domain",
         "bot.conversation",
         "bot.settings",
@@ -73,6 +75,7 @@ LAYERS: dict[str, Layer] = {
         "bot.invites",
     ),
     "bot.champions": layer(
+        "bot.nudging",
         "bot.domain",
         "bot.conversation",
         "bot.settings",
@@ -108,7 +111,7 @@ LAYERS["bot.cli"] = layer(*LAYERS, libraries=TELEGRAM)
 LAYERS["bot.__main__"] = layer("bot.cli")
 
 #: The pure units: loading them must not load Telegram or SQL.
-PURE = ("bot.engine", "bot.understanding", "bot.content", "bot.coaching")
+PURE = ("bot.engine", "bot.nudging", "bot.understanding", "bot.content", "bot.coaching")
 DATABASE_FIXTURES = {"database", "sqlite_database", "postgres_database", "database_url", "postgres_url"}
 
 
