@@ -54,15 +54,30 @@ LAYERS: dict[str, Layer] = {
     "bot.settings": layer("bot"),
     "bot.engine": layer("bot.domain"),
     "bot.nudging": layer("bot.domain"),
+    "bot.commitment_taps": layer("bot.conversation"),
     "bot.understanding": layer("bot", "bot.domain", "bot.engine"),
     "bot.content": layer("bot.domain", "bot.engine", "bot.understanding"),
     "bot.coaching": layer("bot.domain", "bot.engine", "bot.understanding", "bot.content"),
     "bot.storage": layer("bot.domain", "bot.settings", "bot.sending", libraries=SQL),
     "bot.invites": layer("bot.domain", "bot.storage"),
     "bot.advice_messages": layer(
-        "bot.domain", "bot.conversation", "bot.engine", "bot.content", "bot.coaching"
+        "bot.domain", "bot.conversation", "bot.engine", "bot.content", "bot.coaching", "bot.commitment_taps"
+    ),
+    "bot.commitment_flow": layer(
+        "bot.commitment_taps",
+        "bot.domain",
+        "bot.conversation",
+        "bot.settings",
+        "bot.engine",
+        "bot.understanding",
+        "bot.content",
+        "bot.coaching",
+        "bot.storage",
+        "bot.nudging",
     ),
     "bot.coach": layer(
+        "bot.commitment_taps",
+        "bot.commitment_flow",
         "bot.nudging",
         "bot.domain",
         "bot.conversation",
@@ -76,6 +91,8 @@ LAYERS: dict[str, Layer] = {
     ),
     "bot.champions": layer(
         "bot.nudging",
+        "bot.commitment_flow",
+        "bot.coaching",
         "bot.domain",
         "bot.conversation",
         "bot.settings",
