@@ -235,12 +235,23 @@ class CommitmentFlow:
         if reading is None or latest[0].id is None:
             return Message(self._text(lang, "coach/commitment_no_next_step"))
         kind, _, item = (ref or "").partition(".")
-        if kind == "fears" and item not in reading.fears:
-            reading = dataclasses.replace(reading, fears=(*reading.fears, item))
-        if kind == "causes" and item not in reading.causes:
-            reading = dataclasses.replace(reading, causes=(*reading.causes, item))
+        if kind in ("fears", "causes"):
+            # As if the check had named it too: steps' conditions read the answers, ranking the findings.
+            answers = dict(reading.answers)
+            named = answers.get(kind)
+            answers[kind] = [k for k in (named if isinstance(named, list) else []) if k != "none"] + [item]
+            found = getattr(reading, kind)
+            reading = dataclasses.replace(
+                reading, answers=answers, **{kind: found if item in found else (*found, item)}
+            )
         others = [s for s in ranked_steps(reading, self.rules) if s.id != commitment.step]
-        addressing = [s for s in others if ref in s.addresses]
+        addressing = [s for s in others if ref in s.addresses] or [
+            # The ranking leaves out steps whose gates are passed; one that answers what held the
+            # person back is still worth it, if their role and answers allow it.
+            s
+            for s in self.rules.steps
+            if s.id != commitment.step and ref in s.addresses and s.allowed(reading.standing, reading.facts())
+        ]
         step = (addressing or others or [None])[0]
         if step is None:
             return Message(self._text(lang, "coach/commitment_no_next_step"))
