@@ -19,7 +19,17 @@ from bot.commitment_taps import NOT_DONE, OUTCOME, CommitmentTap
 from bot.domain import CommitmentOutcome, NudgeKind
 from tests.support.bot_api_double import BotApiDouble, ChatClient
 from tests.support.harness import services
-from tests.test_champions_support import champion_bot, drain, nudge_rows
+from tests.test_champions_support import (
+    ADMIN,
+    add_departments,
+    become,
+    champion_bot,
+    drain,
+    invite_link,
+    nudge_rows,
+    schedule,
+    typed,
+)
 from tests.test_telegram_flow import PHASE_TAPS_NL
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -224,4 +234,51 @@ async def test_a_follow_up_due_in_quiet_hours_waits_for_the_morning(clean_databa
             assert (await drain(app)).sent == 1
             await user.reply()
             assert len(_texts(api, FOLLOW_UP)) == 1
+        assert api.rejected == []
+
+
+async def _shared_by(
+    app: Any, external_id: str, department_id: int, worked: str, share: bool, at: datetime
+) -> None:
+    """Someone who committed, did it, wrote what worked, and said yes (or no) to sharing it."""
+    async with services(app).database.transaction() as repo:
+        person = await repo.people.person_for_update("terminal", external_id, create=True)
+        assert person is not None
+        person.consent, person.department_id = True, department_id
+        await repo.people.save_person(person)
+        made = await repo.commitments.add_commitment(
+            person_id=person.id,
+            step="employee_share_a_tip",
+            made_at=at - timedelta(days=7),
+            followup_due_at=None,
+            assessment_id=None,
+            department_id=department_id,
+        )
+        await repo.commitments.record_outcome(made.id, CommitmentOutcome.DONE, at)
+        await repo.commitments.set_worked(made.id, worked)
+        if share:
+            await repo.commitments.set_shared(made.id, at)
+
+
+async def test_a_shared_success_reaches_the_next_brief_of_its_audience_and_no_other(
+    clean_database_url: str,
+) -> None:
+    clock = ManualClock(TUESDAY_10)
+    async with BotApiDouble() as api, champion_bot(api, clean_database_url, clock) as app:
+        departments = await add_departments(app, "Sales", "Finance")
+        yesterday = clock.now() - timedelta(days=1)
+        await _shared_by(app, "s1", departments["Sales"], "Teamchat & <snel> antwoord", True, yesterday)
+        await _shared_by(app, "s2", departments["Sales"], "NIET-GEDEELD van Sales", False, yesterday)
+        await _shared_by(app, "f1", departments["Finance"], "GEDEELD door Finance", True, yesterday)
+        admin = api.user(ADMIN, "Admin", "en")
+        anna = api.user(6201, "Anna", "en")
+        await become(anna, await invite_link(admin, "champion", "Anna"))
+        starts = TUESDAY_10 + timedelta(days=3, hours=4)
+        await schedule(admin, when=typed(starts), departments=["Sales"], champions=["Anna"])
+        clock.set(starts - timedelta(days=1))
+        await drain(app)
+        [brief] = [m.text or "" for m in api.bot_messages(6201) if "Prep brief" in (m.text or "")]
+        assert "Colleagues' successes, to tell" in brief
+        assert "Teamchat & <snel> antwoord" in brief  # escaped on the way, shown as typed
+        assert "NIET-GEDEELD" not in brief and "GEDEELD door Finance" not in brief
         assert api.rejected == []

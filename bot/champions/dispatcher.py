@@ -44,7 +44,15 @@ from bot.coaching.rules import rules_of
 from bot.commitment_flow import CommitmentFlow, quiet_hours
 from bot.content.catalog import Catalog
 from bot.conversation import Message
-from bot.domain import AudienceFigures, Commitment, InspirationSession, NudgeKind, NudgeStatus, RoleHolder
+from bot.domain import (
+    AudienceFigures,
+    Commitment,
+    InspirationSession,
+    NudgeKind,
+    NudgeStatus,
+    RoleHolder,
+    SharedSuccess,
+)
 from bot.nudging.policy import PRIORITY, WEEK, Action, Candidate, NudgePolicy, is_capped
 from bot.settings import Settings
 from bot.storage.database import Database
@@ -59,6 +67,8 @@ BATCH_SECONDS = 15
 #: How long re-check offers are planned apart, per worker (the plan is cheap but not free).
 RECHECK_PLAN_EVERY = timedelta(minutes=10)
 SESSION_KINDS = (NudgeKind.BRIEF, NudgeKind.FOLLOWUP, NudgeKind.REMINDER)
+#: How far back a brief looks for successes its audience shared.
+SUCCESS_WINDOW = timedelta(days=90)
 
 
 # -- what a channel must offer the dispatcher ----------------------------------------------------------
@@ -227,10 +237,15 @@ class Dispatcher:
             names = {d.id: d.name for d in await repo.departments.departments()} if sessions else {}
             holders = {h.person_id: h for h in await repo.roles.role_holders()} if sessions else {}
             figures: dict[int, AudienceFigures] = {}
+            successes: dict[int, list[SharedSuccess]] = {}
             for target in targets:
                 sid = target.nudge.session_id
                 if target.nudge.kind == NudgeKind.BRIEF and sid in sessions and sid not in figures:
-                    figures[sid] = await repo.assessments.audience_figures(sessions[sid].department_ids)
+                    audience = sessions[sid].department_ids
+                    figures[sid] = await repo.assessments.audience_figures(audience)
+                    successes[sid] = await repo.commitments.shared_successes(
+                        audience, since=now - SUCCESS_WINDOW
+                    )
             commitments: dict[int, Commitment] = {}
             for target in targets:
                 cid = target.nudge.commitment_id
@@ -255,7 +270,9 @@ class Dispatcher:
                 candidate = Candidate(target.nudge.id, target.nudge.kind, target.nudge.due_at, deadline)
                 waiting[target.nudge.person_id].append((target, candidate))
                 continue
-            batch.deliveries.append(self._delivery(target, session, names, holders, figures, commitment))
+            batch.deliveries.append(
+                self._delivery(target, session, names, holders, figures, commitment, successes)
+            )
         for person_id, items in waiting.items():
             self._apply_policy(
                 batch,
@@ -269,6 +286,7 @@ class Dispatcher:
                     holders,
                     figures,
                     commitments.get(target.nudge.commitment_id or -1),
+                    successes,
                 ),
             )
         return batch
@@ -303,6 +321,7 @@ class Dispatcher:
         holders: dict[int, RoleHolder],
         figures: dict[int, AudienceFigures],
         commitment: Commitment | None,
+        successes: dict[int, list[SharedSuccess]],
     ) -> _Delivery:
         lang = language_of(target.language)
         if target.nudge.kind == NudgeKind.COMMITMENT:
@@ -310,8 +329,12 @@ class Dispatcher:
             message = self.commitments.followup_message(lang, commitment)
         else:
             view = session_view(session, names, holders) if session is not None else None
+            shared = [
+                {"step": self.commitments.step_text(s.step, lang), "worked": s.worked}
+                for s in (successes.get(session.id, []) if session else [])
+            ]
             message = self.composer.nudge(
-                target.nudge.kind, lang, view, figures.get(session.id) if session else None
+                target.nudge.kind, lang, view, figures.get(session.id) if session else None, shared
             )
         return _Delivery(
             target.nudge.id, target.nudge.person_id, int(target.external_id), target.nudge.attempts, message
