@@ -237,13 +237,12 @@ class CommitmentFlow:
         kind, _, item = (ref or "").partition(".")
         if kind in ("fears", "causes"):
             # As if the check had named it too: steps' conditions read the answers, ranking the findings.
-            answers = dict(reading.answers)
-            named = answers.get(kind)
-            answers[kind] = [k for k in (named if isinstance(named, list) else []) if k != "none"] + [item]
-            found = getattr(reading, kind)
-            reading = dataclasses.replace(
-                reading, answers=answers, **{kind: found if item in found else (*found, item)}
-            )
+            facts = dict(reading.answers)
+            named = facts.get(kind)
+            facts[kind] = [k for k in (named if isinstance(named, list) else []) if k != "none"] + [item]
+            fears = reading.fears if kind != "fears" or item in reading.fears else (*reading.fears, item)
+            causes = reading.causes if kind != "causes" or item in reading.causes else (*reading.causes, item)
+            reading = dataclasses.replace(reading, answers=facts, fears=fears, causes=causes)
         others = [s for s in ranked_steps(reading, self.rules) if s.id != commitment.step]
         addressing = [s for s in others if ref in s.addresses] or [
             # The ranking leaves out steps whose gates are passed; one that answers what held the
@@ -252,10 +251,15 @@ class CommitmentFlow:
             for s in self.rules.steps
             if s.id != commitment.step and ref in s.addresses and s.allowed(reading.standing, reading.facts())
         ]
-        step = (addressing or others or [None])[0]
-        if step is None:
+        choices = addressing or others
+        if not choices:
             return Message(self._text(lang, "coach/commitment_no_next_step"))
-        heard = self.catalog.knowledge.get(ref).text("title", lang) if kind in ("fears", "causes") else ""
+        step = choices[0]
+        heard = (
+            self.catalog.knowledge.get(f"{kind}.{item}").text("title", lang)
+            if kind in ("fears", "causes")
+            else ""
+        )
         text = self._text(lang, "coach/commitment_next_step", heard=heard, step=self._step_view(step, lang))
         return Message(text, (self.commit_row(lang, latest[0].id, step.id),))
 

@@ -161,14 +161,15 @@ def assemble_commitments(
             continue
         folding = fold(people, min_group, {*departments, None})
         members = {group_key(d): frozenset([d]) for d in folding.shown}
-        rows = [group_key(d) for d in folding.shown]
+        shown = [group_key(d) for d in folding.shown]
         if folding.shown and sum(people.get(d, 0) for d in folding.other):
-            rows.append(OTHER)
+            shown.append(OTHER)
             members[OTHER] = folding.other
+        rows = tuple(shown)
         totals = {row: sum(people.get(d, 0) for d in members[row]) for row in rows}
         totals[ORG] = total
         members[ORG] = frozenset(people)
-        plans.append((index, tuple(rows), members, totals))
+        plans.append((index, rows, members, totals))
     blocks = []
     for index, rows, members, totals in plans:
         by_department = raw.counts.get(index, {})
