@@ -50,6 +50,20 @@ _OUTCOME_OF = {
     PARTLY: CommitmentOutcome.PARTLY,
     NOT_DONE: CommitmentOutcome.NOT_DONE,
 }
+#: The follow-up's buttons, and how the coach names an outcome later (re-check, /mydata).
+_BUTTON_OF = {
+    DONE: "coach/button_outcome_done",
+    PARTLY: "coach/button_outcome_partly",
+    NOT_DONE: "coach/button_outcome_not_done",
+    STOP: "coach/button_outcome_stop",
+}
+_SAID_OF = {
+    None: "coach/outcome_open",
+    CommitmentOutcome.DONE: "coach/outcome_done",
+    CommitmentOutcome.PARTLY: "coach/outcome_partly",
+    CommitmentOutcome.NOT_DONE: "coach/outcome_not_done",
+    CommitmentOutcome.REPLACED: "coach/outcome_replaced",
+}
 
 
 @dataclass(frozen=True)
@@ -90,8 +104,7 @@ class CommitmentFlow:
         return {"id": step.id, "text": item.text("text", lang), "why": item.text("why", lang)}
 
     def outcome_text(self, commitment: Commitment, lang: str) -> str:
-        name = "open" if commitment.outcome is None else str(commitment.outcome)
-        return self._text(lang, f"coach/outcome_{name}")
+        return self._text(lang, _SAID_OF[commitment.outcome])
 
     def followup_due(self, made_at: datetime) -> datetime:
         """COACHBOT_COMMITMENT_FOLLOWUP_DAYS later, moved out of quiet hours."""
@@ -100,11 +113,7 @@ class CommitmentFlow:
     def followup_message(self, lang: str, commitment: Commitment) -> Message:
         """ "Vorige week nam je je voor: … Is het gelukt?" with its four answers."""
         rows = tuple(
-            (
-                CommitmentTap(OUTCOME, commitment.id, value).button(
-                    self._text(lang, f"coach/button_outcome_{value}")
-                ),
-            )
+            (CommitmentTap(OUTCOME, commitment.id, value).button(self._text(lang, _BUTTON_OF[value])),)
             for value in OUTCOMES
         )
         text = self._text(lang, "coach/commitment_followup", step=self.step_text(commitment.step, lang))
@@ -170,10 +179,10 @@ class CommitmentFlow:
         if commitment is None or commitment.person_id != person.id:
             return FlowAnswer(Outcome(notice=self._text(lang, "coach/stale"), language=lang))
         question = self.followup_message(lang, commitment).text
-        label = self._text(lang, f"coach/button_outcome_{tap.value}")
+        label = self._text(lang, _BUTTON_OF[tap.value])
         answered = Edit(self._text(lang, "coach/answered", question=_Markup(question), choice=label))
         if tap.value == STOP:
-            await repo.commitments.set_followups_off(person.id, True, now)
+            await repo.commitments.set_followups_off(person.id, True)
             message = Message(self._text(lang, "coach/commitment_stopped"))
             return FlowAnswer(Outcome(messages=(message,), edit=answered, language=lang, changed=True))
         if commitment.outcome is not None:
@@ -217,7 +226,8 @@ class CommitmentFlow:
                 CommitmentTap(SHARE, commitment.id, NO).button(self._text(lang, "coach/button_share_no")),
             ),
         )
-        return Message(self._text(lang, "coach/commitment_share_offer", worked=typed is not None), buttons)
+        offer = "coach/commitment_share_offer" if typed is not None else "coach/commitment_share_offer_step"
+        return Message(self._text(lang, offer), buttons)
 
     async def _after_held_back(
         self,

@@ -51,6 +51,7 @@ LAYERS: dict[str, Layer] = {
     "bot.conversation": layer(),
     "bot.logs": layer(),
     "bot.sending": layer(),
+    "bot.commands": layer("bot.domain"),
     "bot.settings": layer("bot"),
     "bot.engine": layer("bot.domain"),
     "bot.nudging": layer("bot.domain"),
@@ -80,6 +81,7 @@ LAYERS: dict[str, Layer] = {
         "bot.commitment_flow",
         "bot.nudging",
         "bot.domain",
+        "bot.commands",
         "bot.conversation",
         "bot.settings",
         "bot.engine",
@@ -94,6 +96,7 @@ LAYERS: dict[str, Layer] = {
         "bot.commitment_flow",
         "bot.coaching",
         "bot.domain",
+        "bot.commands",
         "bot.conversation",
         "bot.settings",
         "bot.engine",
@@ -106,9 +109,14 @@ LAYERS: dict[str, Layer] = {
     "bot.demo_data": layer(
         "bot.domain", "bot.settings", "bot.content", "bot.storage", "bot.reports", libraries=SQL
     ),
+    "bot.router": layer(
+        "bot.domain", "bot.conversation", "bot.commands", "bot.coach", "bot.champions", "bot.storage"
+    ),
     "bot.services": layer("bot.settings", "bot.sending", "bot.content", "bot.storage", "bot.coach"),
     "bot.channels": layer(
         "bot.domain",
+        "bot.commands",
+        "bot.router",
         "bot.conversation",
         "bot.logs",
         "bot.sending",

@@ -4,6 +4,7 @@ once, shared only on request, shown by /mydata's data and erased by forget."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -13,6 +14,18 @@ from bot.storage.models import commitments_table, nudges_table
 
 T0 = datetime(2026, 12, 1, 10, tzinfo=UTC)
 WEEK = timedelta(days=7)
+
+
+async def _nudges(database: Database, person_id: int) -> list[dict[str, Any]]:
+    """The person's nudge rows, read after the writing transaction committed (aware UTC times)."""
+    async with database.engine.connect() as connection:
+        rows = await connection.execute(
+            select(nudges_table).where(nudges_table.c.person_id == person_id).order_by(nudges_table.c.id)
+        )
+        return [
+            {**row, "due_at": row["due_at"] if row["due_at"].tzinfo else row["due_at"].replace(tzinfo=UTC)}
+            for row in rows.mappings()
+        ]
 
 
 async def _person(database: Database, external_id: str = "1") -> int:
@@ -33,11 +46,11 @@ async def test_a_commitment_is_stored_with_one_follow_up(database: Database) -> 
             assessment_id=None,
             department_id=None,
         )
+    nudges = await _nudges(database, person_id)
     async with database.transaction(read_only=True) as repo:
-        nudges = await repo.nudges.nudges_of(person_id)
         data = await repo.personal_data(person_id)
     assert made.step == "employee_share_a_tip" and made.outcome is None
-    assert [(n.kind, n.due_at, n.commitment_id) for n in nudges] == [
+    assert [(n["kind"], n["due_at"], n["commitment_id"]) for n in nudges] == [
         (NudgeKind.COMMITMENT, T0 + WEEK, made.id)
     ]
     assert [c.id for c in data.commitments] == [made.id]
@@ -64,7 +77,7 @@ async def test_a_new_commitment_replaces_the_open_one_and_its_follow_up(database
         )
     async with database.transaction(read_only=True) as repo:
         old = await repo.commitments.commitment(first.id)
-        nudges = {n.commitment_id: n.status for n in await repo.nudges.nudges_of(person_id)}
+    nudges = {n["commitment_id"]: n["status"] for n in await _nudges(database, person_id)}
     assert old is not None and old.outcome == CommitmentOutcome.REPLACED
     assert nudges == {first.id: NudgeStatus.CANCELLED, second.id: NudgeStatus.PENDING}
 
@@ -84,10 +97,9 @@ async def test_only_the_first_answer_counts_and_it_cancels_the_follow_up(databas
         again = await repo.commitments.record_outcome(
             made.id, CommitmentOutcome.NOT_DONE, T0 + timedelta(days=3)
         )
-        nudges = await repo.nudges.nudges_of(person_id)
     assert again is not None and again.outcome == CommitmentOutcome.DONE
     assert again.answered_at == T0 + timedelta(days=2)
-    assert [n.status for n in nudges] == [NudgeStatus.CANCELLED]
+    assert [n["status"] for n in await _nudges(database, person_id)] == [NudgeStatus.CANCELLED]
 
 
 async def test_only_shared_successes_reach_the_champions(database: Database) -> None:
@@ -148,9 +160,9 @@ async def test_stopping_follow_ups_cancels_the_pending_one(database: Database) -
             assessment_id=None,
             department_id=None,
         )
-        await repo.commitments.set_followups_off(person_id, True, T0)
+        await repo.commitments.set_followups_off(person_id, True)
         assert await repo.commitments.followups_off(person_id)
-        assert [n.status for n in await repo.nudges.nudges_of(person_id)] == [NudgeStatus.CANCELLED]
+    assert [n["status"] for n in await _nudges(database, person_id)] == [NudgeStatus.CANCELLED]
 
 
 async def test_forget_erases_commitments_and_their_nudges(database: Database) -> None:

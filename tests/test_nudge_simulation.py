@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -23,7 +25,7 @@ from bot.content.catalog import load_catalog
 from bot.conversation import Message
 from bot.domain import Assessment, CommitmentOutcome, NudgeKind, SessionKind
 from bot.nudging.policy import QuietHours, is_capped
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from bot.storage.database import Database
 from bot.storage.models import nudges_table
 
@@ -79,18 +81,31 @@ async def _organisation(database: Database, rng: random.Random) -> list[int]:
     return [ids_admin, *departments, *ids]
 
 
-async def test_two_hundred_people_over_six_weeks_through_the_dispatcher(sqlite_database: Database) -> None:
-    database = sqlite_database
-    rng = random.Random(2026)
-    settings = load_settings(database_url="sqlite://")  # the defaults: 2 a week, 19-08 and weekends quiet
-    catalog = load_catalog(settings.dialogues_dir, settings.knowledge_dir)
-    clock = ManualClock(START)
-    sender = RecordingSender(clock)
-    dispatcher = Dispatcher(database, sender, catalog, settings, clock, worker="sim")
-    admin, *rest = await _organisation(database, rng)
-    departments, people = rest[:DEPARTMENTS], rest[DEPARTMENTS:]
+def _check_cap_and_quiet_hours(rows: Sequence[Mapping[str, Any]], settings: Settings) -> None:
+    """Nobody over the cap in any seven days; nothing in quiet hours."""
+    quiet = QuietHours(settings.timezone, settings.quiet_from, settings.quiet_until, settings.quiet_weekends)
+    per_person: dict[int, list[datetime]] = {}
+    for row in rows:
+        if row["status"] == "sent" and is_capped(NudgeKind(row["kind"])):
+            per_person.setdefault(row["person_id"], []).append(_aware(row["sent_at"]))
+    for times in per_person.values():
+        times.sort()
+        for index, moment in enumerate(times):
+            assert quiet.allowed(moment), moment
+            assert (
+                sum(1 for t in times[index:] if t < moment + timedelta(days=7))
+                <= settings.max_nudges_per_week
+            )
 
-    # Sessions on weekdays for a department, some at 09:00 on a Monday (its reminder falls on Sunday).
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def _sessions(
+    database: Database, rng: random.Random, settings: Settings, admin: int, departments: list[int]
+) -> None:
+    """Sessions on weekdays for a department, some at 09:00 on a Monday (its reminder falls on Sunday)."""
     async with database.transaction() as repo:
         day = START
         while day < END:
@@ -111,6 +126,20 @@ async def test_two_hundred_people_over_six_weeks_through_the_dispatcher(sqlite_d
                         now=START,
                     )
             day += timedelta(days=1)
+
+
+async def test_two_hundred_people_over_six_weeks_through_the_dispatcher(sqlite_database: Database) -> None:
+    database = sqlite_database
+    rng = random.Random(2026)
+    settings = load_settings(database_url="sqlite://")  # the defaults: 2 a week, 19-08 and weekends quiet
+    catalog = load_catalog(settings.dialogues_dir, settings.knowledge_dir)
+    clock = ManualClock(START)
+    sender = RecordingSender(clock)
+    dispatcher = Dispatcher(database, sender, catalog, settings, clock, worker="sim")
+    admin, *rest = await _organisation(database, rng)
+    departments, people = rest[:DEPARTMENTS], rest[DEPARTMENTS:]
+
+    await _sessions(database, rng, settings, admin, departments)
     # Each person commits now and then, at any hour; the follow-up is due a week later as is
     # (not moved into allowed hours here), so the dispatcher's policy has to do all the moving.
     commitments = sorted(
@@ -132,13 +161,18 @@ async def test_two_hundred_people_over_six_weeks_through_the_dispatcher(sqlite_d
                 )
         await dispatcher.drain()
         # Some people answer a follow-up they got (answered ones are not asked again).
+        async with database.engine.connect() as connection:
+            followed_up = set(
+                (
+                    await connection.execute(
+                        select(nudges_table.c.commitment_id).where(nudges_table.c.sent_at.is_not(None))
+                    )
+                ).scalars()
+            )
         async with database.transaction() as repo:
             for person in rng.sample(people, 20):
                 for commitment in await repo.commitments.open_commitments(person):
-                    followed = [
-                        n for n in await repo.nudges.nudges_of(person) if n.commitment_id == commitment.id
-                    ]
-                    if any(n.sent_at is not None for n in followed) and rng.random() < 0.7:
+                    if commitment.id in followed_up and rng.random() < 0.7:
                         await repo.commitments.record_outcome(commitment.id, CommitmentOutcome.DONE, now)
         now += timedelta(hours=1)
 
@@ -148,28 +182,12 @@ async def test_two_hundred_people_over_six_weeks_through_the_dispatcher(sqlite_d
     by_kind = Counter((r["kind"], r["status"]) for r in rows)
     reasons = Counter(r["last_error"] for r in rows if r["status"] == "cancelled")
 
-    def aware(value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-
     # Every nudge accounted for: sent once, cancelled with a stated reason, or waiting past the end.
     assert set(status) <= {"sent", "cancelled", "pending"}, status
     assert all(r["last_error"] for r in rows if r["status"] == "cancelled")
-    assert all(aware(r["due_at"]) > END for r in rows if r["status"] == "pending")
+    assert all(_aware(r["due_at"]) > END for r in rows if r["status"] == "pending")
     assert len(sender.sent) == status["sent"]  # nothing sent twice, nothing sent unrecorded
-    # Nobody over the cap in any seven days; nothing in quiet hours.
-    quiet = QuietHours(settings.timezone, settings.quiet_from, settings.quiet_until, settings.quiet_weekends)
-    per_person: dict[int, list[datetime]] = {}
-    for row in rows:
-        if row["status"] == "sent" and is_capped(NudgeKind(row["kind"])):
-            per_person.setdefault(row["person_id"], []).append(aware(row["sent_at"]))
-    for times in per_person.values():
-        times.sort()
-        for index, moment in enumerate(times):
-            assert quiet.allowed(moment), moment
-            assert (
-                sum(1 for t in times[index:] if t < moment + timedelta(days=7))
-                <= settings.max_nudges_per_week
-            )
+    _check_cap_and_quiet_hours(rows, settings)
     # The scenario exercises all three kinds and the postponements.
     postponed_then_sent = sum(
         1 for r in rows if r["status"] == "sent" and (r["last_error"] or "").startswith("postponed")

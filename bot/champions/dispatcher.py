@@ -66,7 +66,6 @@ MAX_ATTEMPTS = 5
 BATCH_SECONDS = 15
 #: How long re-check offers are planned apart, per worker (the plan is cheap but not free).
 RECHECK_PLAN_EVERY = timedelta(minutes=10)
-SESSION_KINDS = (NudgeKind.BRIEF, NudgeKind.FOLLOWUP, NudgeKind.REMINDER)
 #: How far back a brief looks for successes its audience shared.
 SUCCESS_WINDOW = timedelta(days=90)
 
@@ -449,7 +448,7 @@ def _superseded_briefs(targets: Sequence[NudgeTarget]) -> set[int]:
     return {t.nudge.id for t in targets if t.nudge.kind == NudgeKind.BRIEF and t.nudge.id not in kept}
 
 
-def _reason_to_skip(
+def _reason_to_skip(  # noqa: C901 (one flat list of independent reasons, read top to bottom)
     target: NudgeTarget,
     session: InspirationSession | None,
     now: datetime,

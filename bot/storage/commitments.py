@@ -172,7 +172,7 @@ class CommitmentRepository(Repository):
         row = await self._one(select(people_table.c.followup_opt_out).where(people_table.c.id == person_id))
         return bool(row and row["followup_opt_out"])
 
-    async def set_followups_off(self, person_id: int, off: bool, now: datetime) -> None:
+    async def set_followups_off(self, person_id: int, off: bool) -> None:
         """ "Niet meer vragen": no follow-ups from now on, and the pending one is cancelled."""
         await self._session.execute(
             update(people_table).where(people_table.c.id == person_id).values(followup_opt_out=off)
