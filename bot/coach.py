@@ -41,6 +41,7 @@ from bot.settings import Settings
 from bot.storage.database import Database
 from bot.storage.errors import StaleVersion, StorageUnavailable
 from bot.storage.unit_of_work import UnitOfWork
+from bot.typed_answers import HEARD_ACTION, TypedAnswers
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class Coach:
         self._steps = all_steps(catalog.dialogues)
         self.rules = rules_of(catalog)
         self._advice_messages = AdviceMessages(catalog, self.rules)
+        self.typed = TypedAnswers(catalog, commit=self._commit, question=self._prompt_message, facts=_facts)
 
     # -- entry point ----------------------------------------------------------------------------
 
@@ -152,7 +154,9 @@ class Coach:
         prompt = self.catalog.engine.prompt_for(position, dynamic)
         if prompt is None:
             return Outcome(duplicate=True, language=lang)
-        question = self._prompt_message(lang, position, prompt, dynamic)
+        question = self.typed.pending_message(position, lang) or self._prompt_message(
+            lang, position, prompt, dynamic
+        )
         return Outcome(messages=(question,), language=lang, duplicate=True)
 
     def _stranger(self, visitor: Visitor, inbound: Inbound) -> Outcome:
@@ -188,7 +192,8 @@ class Coach:
         intro = self._msg(lang, "coach/welcome_back", in_check=prompt is not None)
         if prompt is None:
             return Outcome(messages=(intro,), language=lang)
-        return Outcome(messages=(intro, self._prompt_message(lang, position, prompt)), language=lang)
+        question = self.typed.pending_message(position, lang) or self._prompt_message(lang, position, prompt)
+        return Outcome(messages=(intro, question), language=lang)
 
     async def _command(
         self, repo: UnitOfWork, person: Person, position: Position, lang: str, command: Command
@@ -216,7 +221,7 @@ class Coach:
                 messages=(self._msg(lang, "coach/forget_confirm", buttons=buttons),), language=lang
             )
         if name == "mydata":
-            return Outcome(messages=(await self._mydata(repo, person, lang),), language=lang)
+            return Outcome(messages=(await self._mydata(repo, person, position, lang),), language=lang)
         if not person.consent:
             return Outcome(messages=(self._msg(lang, "coach/needs_consent"),), language=lang)
         if name == "check":
@@ -281,6 +286,8 @@ class Coach:
         advice = AdviceTap.decode(name, value)
         if advice is not None:
             return await self._advice_tap(repo, person, lang, advice)
+        if name == HEARD_ACTION:
+            return await self.typed.tap(repo, person, position, lang, value, await self._dynamic(repo, lang))
         if name == "forget" and value == "yes":
             await repo.forget_person(person.id)
             text = self._text_of(lang, "coach/forgotten")
@@ -302,6 +309,9 @@ class Coach:
         self, repo: UnitOfWork, person: Person, position: Position, lang: str, text: Text
     ) -> Outcome:
         dynamic = await self._dynamic(repo, lang)
+        typed = await self.typed.text(repo, person, position, lang, text.text, dynamic)
+        if typed is not None:  # typed instead of tapped, or heard at an `understand` step
+            return typed
         result = self.catalog.engine.turn(position, Say(text.text), facts=_facts(person), dynamic=dynamic)
         if result.problem == "idle":
             key = "coach/idle_hint" if person.consent else "coach/needs_consent"
@@ -388,7 +398,7 @@ class Coach:
         moment = previous[0].assessed_at if previous else None
         return short_date(moment, lang, self.settings.timezone) if moment else ""
 
-    async def _mydata(self, repo: UnitOfWork, person: Person, lang: str) -> Message:
+    async def _mydata(self, repo: UnitOfWork, person: Person, position: Position, lang: str) -> Message:
         data = await repo.personal_data(person.id)
         zone = self.settings.timezone
         answers = [
@@ -427,6 +437,7 @@ class Coach:
             consent="✅" if person.consent else "–",
             answers=answers,
             assessments=assessments,
+            heard=self.typed.pending_labels(position, lang),
         )
 
     # -- rendering helpers ----------------------------------------------------------------------

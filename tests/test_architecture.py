@@ -61,6 +61,14 @@ LAYERS: dict[str, Layer] = {
     "bot.advice_messages": layer(
         "bot.domain", "bot.conversation", "bot.engine", "bot.content", "bot.coaching"
     ),
+    "bot.typed_answers": layer(
+        "bot.domain",
+        "bot.conversation",
+        "bot.engine",
+        "bot.understanding",
+        "bot.content",
+        "bot.storage",
+    ),
     "bot.coach": layer(
         "bot.domain",
         "bot.conversation",
@@ -71,6 +79,7 @@ LAYERS: dict[str, Layer] = {
         "bot.advice_messages",
         "bot.storage",
         "bot.invites",
+        "bot.typed_answers",
     ),
     "bot.champions": layer(
         "bot.domain",
