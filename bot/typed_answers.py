@@ -188,7 +188,8 @@ class TypedAnswers:
         dynamic: DynamicOptions,
     ) -> Outcome:
         heard = understand(typed, lang)
-        topics = tuple(t.id for t in heard.topics if t.id in self.topic_options)
+        order = list(self.topic_options)  # as the dialogue asks them: fears, then causes
+        topics = tuple(sorted((t.id for t in heard.topics if t.id in self.topic_options), key=order.index))
         if not topics:
             result = self.engine.note(position, step.id, {}, facts=self.facts(person), dynamic=dynamic)
             outcome = await self.commit(repo, person, lang, result, dynamic)

@@ -93,6 +93,8 @@ class TerminalChat:
                 self._options([b for row in outcome.edit.buttons for b in row])
             elif isinstance(inbound, Tap) and inbound.data.startswith("a|"):
                 self._say(plain(outcome.edit.text))
+                if outcome.edit.buttons:  # the message now asks something else ("Niet helemaal")
+                    self._options([b for row in outcome.edit.buttons for b in row])
         for message in outcome.messages:
             self._message(message)
         if outcome.forgotten:
