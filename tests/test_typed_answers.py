@@ -19,7 +19,7 @@ from bot import PROJECT_ROOT
 from bot.champions.briefs import brief_context
 from bot.channels.terminal import CHANNEL, TerminalChat
 from bot.content.catalog import Catalog, load_catalog
-from bot.conversation import Visitor
+from bot.conversation import Tap, Visitor
 from bot.domain import SessionKind
 from bot.reports.report import build_report
 from bot.reports.text import render_text
@@ -173,8 +173,6 @@ async def test_the_open_question_survives_a_restart_and_an_old_yes_is_stale(
         await chat(second, "Legal says no to everything & IT is slow\n")
         _, position, _ = await kept(second)
         assert position.values["heard"]["topics"] == ["causes.silo"]
-        from bot.conversation import Tap
-
         outcome = await second.coach.handle(Visitor(CHANNEL, "ana", "en"), Tap(old_yes))
         assert outcome.notice and "moved on" in outcome.notice
         _, after, assessment = await kept(second)
@@ -269,3 +267,42 @@ async def test_typed_text_is_stored_nowhere_and_reaches_no_report_or_brief(
     brief = brief_context(catalog.knowledge, figures, SessionKind.INSPIRATION, "en", 5)
     rendered = catalog.renderer.render("en", "champions/brief", **brief, session=SESSION)
     assert MARKER not in rendered and "waste of time" not in rendered
+
+
+# -- presses that do not fit ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["a|heard|", "a|heard|x.yes", "a|heard|1", "a|heard|999999.yes", "a|heard|0.t99", "a|heard|0.done"],
+)
+async def test_a_forged_or_old_press_under_the_echo_is_stale(services: Services, data: str) -> None:
+    await chat(services, ONBOARD["en"] + CHECK_ALL_FIRST + NO_FEARS_NO_CAUSES + TYPED_FEAR["en"] + "\n")
+    before = await kept(services)
+    version = before[1].version
+    outcome = await services.coach.handle(
+        Visitor(CHANNEL, "ana", "en"), Tap(data.replace("0.", f"{version}."))
+    )
+    assert outcome.notice == "That question has moved on."
+    assert await kept(services) == before
+
+
+async def test_a_press_under_the_echo_when_nothing_is_pending_is_stale(services: Services) -> None:
+    await chat(services, ONBOARD["en"])
+    before = await kept(services)
+    outcome = await services.coach.handle(
+        Visitor(CHANNEL, "ana", "en"), Tap(f"a|heard|{before[1].version}.yes")
+    )
+    assert outcome.notice == "That question has moved on."
+    assert await kept(services) == before
+
+
+async def test_mydata_shows_what_was_heard_while_it_waits_and_forget_erases_it(services: Services) -> None:
+    await chat(services, ONBOARD["en"] + CHECK_ALL_FIRST + NO_FEARS_NO_CAUSES + TYPED_FEAR["en"] + "\n")
+    out = await chat(services, "/mydata\n")
+    assert "Heard in what you typed, waiting for your yes (the text itself is not kept): " in out
+    assert "Too much time lost, Managers hold it back" in out
+    assert "waste of time" not in out
+    await chat(services, "/forget\n1\n")
+    async with services.database.transaction() as repo:
+        assert await repo.people.person_for_update(CHANNEL, "ana", create=False) is None
