@@ -33,7 +33,7 @@ from bot.conversation import (
 )
 from bot.domain import Assessment, Person, Position, Role, Standing
 from bot.engine.choice_token import ChoiceToken
-from bot.engine.engine import DynamicOptions, idle_position
+from bot.engine.engine import HEARD_KEY, DynamicOptions, idle_position
 from bot.engine.events import DONE, MAX_TEXT, Begin, Choose, Notice, OptionView, Prompt, Say, TurnResult
 from bot.engine.spec import END, LANGUAGES, Dialogue
 from bot.invites import accept_invite
@@ -231,7 +231,8 @@ class Coach:
         if name == "cancel":
             if self.catalog.engine.current_step(position) is None:
                 return Outcome(messages=(self._msg(lang, "coach/nothing_to_cancel"),), language=lang)
-            await repo.positions.save_position(replace(position, state=END))
+            values = {k: v for k, v in position.values.items() if k != HEARD_KEY}  # nothing left pending
+            await repo.positions.save_position(replace(position, state=END, values=values))
             return Outcome(messages=(self._msg(lang, "coach/cancelled"),), language=lang, changed=True)
         return Outcome(messages=(self._msg(lang, "coach/unknown_command"),), language=lang)
 
@@ -301,7 +302,8 @@ class Coach:
             messages: tuple[Message, ...] = ()
             prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo, value))
             if prompt is not None:
-                messages = (self._prompt_message(value, position, prompt),)
+                question = self.typed.pending_message(position, value)
+                messages = (question or self._prompt_message(value, position, prompt),)
             return Outcome(messages=messages, edit=Edit(text), language=value, changed=True)
         return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
 

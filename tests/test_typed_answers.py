@@ -306,3 +306,23 @@ async def test_mydata_shows_what_was_heard_while_it_waits_and_forget_erases_it(s
     await chat(services, "/forget\n1\n")
     async with services.database.transaction() as repo:
         assert await repo.people.person_for_update(CHANNEL, "ana", create=False) is None
+
+
+async def test_a_typed_option_at_a_multi_select_ticks_it_once(services: Services) -> None:
+    await chat(services, ONBOARD["en"] + CHECK_ALL_FIRST)
+    out = await chat(services, "network security\nnetwork security\n")
+    assert "✅ Network security" in out
+    assert "Network security is ticked already." in out
+    _, position, _ = await kept(services)
+    assert position.values["selected"]["fears"] == ["security"]
+    await chat(services, "6\n5\n6\n1\n")  # done; no causes; skip the text
+    _, _, assessment = await kept(services)
+    assert assessment is not None and assessment.fears == ("security",)
+
+
+async def test_cancel_while_asked_back_leaves_nothing_pending(services: Services) -> None:
+    await chat(services, ONBOARD["en"] + CHECK_ALL_FIRST + NO_FEARS_NO_CAUSES + TYPED_FEAR["en"] + "\n")
+    await chat(services, "/cancel\n")
+    _, position, assessment = await kept(services)
+    assert "heard" not in position.values and assessment is None
+    assert "Heard in what you typed" not in await chat(services, "/mydata\n")

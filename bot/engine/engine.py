@@ -193,6 +193,7 @@ class DialogueEngine:
             AnswerRecord(position.person_id, position.run_id, position.dialogue, step.id, option=k)
             for k in keys
         ) or (AnswerRecord(position.person_id, position.run_id, position.dialogue, step.id, text=text),)
+        values.pop(HEARD_KEY, None)  # any answer settles what was heard in typed text
         recorded = values.setdefault("answers", {})
         recorded[step.id] = list(keys) if step.kind == "multi" else (keys[0] if keys else text)
         if step.store and keys:
@@ -231,7 +232,6 @@ class DialogueEngine:
         if step is None or step.id != step_id or step.kind != "text":
             return TurnResult(position, problem="stale")
         values = deepcopy(position.values)
-        values.pop(HEARD_KEY, None)
         answers = values.setdefault("answers", {})
         logged: list[AnswerRecord] = []
         for target_id, keys in topics.items():
