@@ -323,8 +323,9 @@ async def test_full_onboarding_check_fears_and_advice_by_taps(
     questions = [a.question for a in data.answers]
     assert questions[:4] == ["language", "privacy", "standing", "department"]
     assert questions[4:13] == list(LEVEL_ANSWERS[2])
-    assert questions[13:] == ["fears", "fears", "causes", "anything_else"]
-    assert data.answers[-1].text == "Our intranet is slow & <noisy>"
+    # The typed "anything else" names no fear or cause the coach knows: it is read, not kept.
+    assert questions[13:] == ["fears", "fears", "causes"]
+    assert all(a.text is None for a in data.answers)
     assert {a.run_id for a in data.answers[4:]} == {stored.run_id}
     assert position is not None
     assert position.state == END
