@@ -13,18 +13,8 @@ from bot.engine.yaml_lines import LineDict, LineList, YamlError, load_yaml
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KINDS = ("choice", "multi", "text", "info")
-_STEP_KEYS = {
-    "id",
-    "kind",
-    "ask",
-    "topic",
-    "options",
-    "options_from",
-    "store",
-    "optional",
-    "next",
-    "understand",
-}
+_STEP_KEYS = {"id", "kind", "ask", "topic", "options", "options_from", "store", "optional", "next"}
+_STEP_KEYS |= {"understand"}  # what a text step hears in typed text (bot/typed_answers.py)
 _OPTION_KEYS = {"key", "label", "flags", "gaps", "exclusive"}
 _DIALOGUE_KEYS = {"id", "start", "steps", "then", "on_finish", "new_run", "description"}
 
