@@ -42,9 +42,9 @@ _YES, _SOME, _DONE, _TOGGLE = "yes", "some", "done", "t"
 _SELECTED, _UNSELECTED = "✅ ", "▫️ "
 
 #: Writes a turn and renders its replies (the coach's own commit), so both paths store alike.
-Commit = Callable[[UnitOfWork, Person, str, TurnResult, DynamicOptions], Awaitable[Outcome]]
+Commit = Callable[[UnitOfWork, Person, str, TurnResult], Awaitable[Outcome]]
 #: Renders a question with its buttons as the coach shows it.
-Question = Callable[[str, Position, Prompt, DynamicOptions], Message]
+Question = Callable[[str, Position, Prompt], Message]
 #: The facts conditions see about a person.
 Facts = Callable[[Person], Mapping[str, object]]
 
@@ -151,10 +151,14 @@ class TypedAnswers:
         prompt = self.engine.prompt_for(position, dynamic)
         assert prompt is not None  # a choice or multi step always has a prompt
         match = match_option(typed, lang, prompt.options, step=step.id)
-        question = self.question(lang, position, prompt, dynamic)
+        question = self.question(lang, position, prompt)
         if match is None:
             labels = [_label(o.label, lang) for o in prompt.options]
-            hint = self._render(lang, "typed/unclear", options=labels)
+            hint = (
+                self._render(lang, "typed/unclear", options=labels)
+                + " "
+                + self._render(lang, "coach/tap_expected")
+            )
             return Outcome(messages=(replace(question, text=f"{hint}\n\n{question.text}"),), language=lang)
         label = next(_label(o.label, lang) for o in prompt.options if o.key == match.key)
         if not match.sure:
@@ -173,7 +177,7 @@ class TypedAnswers:
         )
         if result.problem is not None:
             return Outcome(messages=(question,), language=lang)
-        outcome = await self.commit(repo, person, lang, result, dynamic)
+        outcome = await self.commit(repo, person, lang, result)
         taken = self._render(outcome.language, "typed/taken", choice=label)
         return _prefixed(outcome, taken)
 
@@ -192,7 +196,7 @@ class TypedAnswers:
         topics = tuple(sorted((t.id for t in heard.topics if t.id in self.topic_options), key=order.index))
         if not topics:
             result = self.engine.note(position, step.id, {}, facts=self.facts(person), dynamic=dynamic)
-            outcome = await self.commit(repo, person, lang, result, dynamic)
+            outcome = await self.commit(repo, person, lang, result)
             return _prefixed(outcome, self._render(lang, "typed/heard_nothing"), separate=True)
         saved = await self._keep(repo, position, Pending(step.id, topics))
         return Outcome(
@@ -258,7 +262,7 @@ class TypedAnswers:
         result = self.engine.note(position, pending.step, keys, facts=self.facts(person), dynamic=dynamic)
         if result.problem is not None:
             return self._stale(lang)
-        outcome = await self.commit(repo, person, lang, result, dynamic)
+        outcome = await self.commit(repo, person, lang, result)
         done = self._render(lang, "typed/heard_done", topics=[self.topic_label(t, lang) for t in topics])
         return replace(outcome, edit=Edit(done))
 

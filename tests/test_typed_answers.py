@@ -23,6 +23,7 @@ from bot.conversation import Tap, Visitor
 from bot.domain import SessionKind
 from bot.reports.report import build_report
 from bot.reports.text import render_text
+from bot.router import Router
 from bot.services import Services, open_services
 from bot.settings import load_settings
 from bot.storage.database import Database
@@ -61,7 +62,7 @@ async def services(database: Database, catalog: Catalog) -> AsyncIterator[Servic
 async def chat(services: Services, lines: str, user: str = "ana", lang: str = "en") -> str:
     out = io.StringIO()
     visitor = Visitor(CHANNEL, user, lang)
-    assert await TerminalChat(services.coach, visitor, io.StringIO(lines), out).run() == 0
+    assert await TerminalChat(Router.around(services.coach), visitor, io.StringIO(lines), out).run() == 0
     return out.getvalue()
 
 
@@ -185,7 +186,8 @@ async def test_the_open_question_survives_a_restart_and_an_old_yes_is_stale(
 
 
 @pytest.mark.parametrize(
-    ("lang", "typed"), [("en", "most people"), ("nl", "bijna iedereen"), ("en", "5."), ("nl", "vijf")]
+    ("lang", "typed"),
+    [("en", "most people"), ("nl", "bijna iedereen"), ("en", "number five"), ("nl", "vijf")],
 )
 async def test_a_typed_answer_at_a_button_question_is_taken(
     services: Services, lang: str, typed: str
