@@ -189,3 +189,24 @@ async def test_off_topic_at_a_button_question_lists_the_answers(clean_database_u
         assert ("Almost everyone" if lang == "en" else "Bijna iedereen") in reply.buttons()
         assert await _stored(app) == before
         assert api.rejected == []
+
+
+async def test_the_echo_survives_a_restart_and_its_yes_still_counts(clean_database_url):
+    async with BotApiDouble() as api:
+        user = api.user(user_id=USER, language_code="nl")
+        async with running_bot(api, clean_database_url):
+            await _to_the_free_text(user, "nl")
+            await user.send(TYPED_FEAR["nl"])
+            (echo,) = await user.reply()
+        async with running_bot(api, clean_database_url) as app:  # a new process on the same database
+            await _press(user, YES["nl"])
+            _, _, assessment = await _stored(app)
+            assert assessment is not None
+            assert assessment.fears == ("time_loss",) and assessment.causes == ("middle_managers",)
+            # The same press again (Telegram may redeliver, a person may double-tap): stale, no change.
+            await user.tap_data(echo.message_id, echo.callback_data(YES["nl"]))
+            await api.settle()
+            assert user.last_callback_answer().text == "Die vraag is al voorbij."
+            _, _, again = await _stored(app)
+            assert again == assessment
+        assert api.rejected == []
