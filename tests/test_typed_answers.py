@@ -28,6 +28,8 @@ from bot.services import Services, open_services
 from bot.settings import load_settings
 from bot.storage.database import Database
 from bot.storage.models import Base
+from bot.typed_answers import TypedAnswers
+from bot.understanding import default_lexicon
 
 ONBOARD = {"en": "2\n1\n1\n1\n", "nl": "1\n1\n1\n1\n"}
 CHECK_ALL_FIRST = "1\n" * 9
@@ -328,3 +330,15 @@ async def test_cancel_while_asked_back_leaves_nothing_pending(services: Services
     _, position, assessment = await kept(services)
     assert "heard" not in position.values and assessment is None
     assert "Heard in what you typed" not in await chat(services, "/mydata\n")
+
+
+def test_every_topic_the_coach_can_hear_is_an_answer_it_can_store(catalog: Catalog) -> None:
+    """A topic with no option flagged for it could be echoed but never kept: none may exist."""
+
+    async def never(*_: object) -> None:
+        raise AssertionError
+
+    typed = TypedAnswers(catalog, commit=never, question=never, facts=never)  # type: ignore[arg-type]
+    assert set(default_lexicon().topics) <= set(typed.topic_options)
+    assert typed.topic_options["fears.time_loss"] == ("fears", "time_loss")
+    assert typed.topic_options["causes.middle_managers"] == ("causes", "middle_managers")
