@@ -14,9 +14,9 @@ Two places, both decided by the dialogue data, not by step names:
 
 Privacy: the typed text is read in the turn it arrives and never stored. While the person is
 asked to confirm, the position keeps only the topic ids heard (`heard` in its values); they go
-when the question is answered, a new check begins, or /forget. What is kept afterwards is the
-confirmed topics, as answers the person could have tapped. Reports and briefs read options and
-assessments only, so they never see typed text.
+with any answer to the step, /cancel, a new check, or /forget, and /mydata shows them meanwhile.
+What is kept afterwards is the confirmed topics, as answers the person could have tapped.
+Reports and briefs read options and assessments only, so they never see typed text.
 """
 
 from __future__ import annotations
