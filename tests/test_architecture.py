@@ -54,13 +54,27 @@ LAYERS: dict[str, Layer] = {
     "bot.commands": layer("bot.domain"),
     "bot.settings": layer("bot"),
     "bot.engine": layer("bot.domain"),
+    "bot.nudging": layer("bot.domain"),
+    "bot.commitment_taps": layer("bot.conversation"),
     "bot.understanding": layer("bot", "bot.domain", "bot.engine"),
     "bot.content": layer("bot.domain", "bot.engine", "bot.understanding"),
     "bot.coaching": layer("bot.domain", "bot.engine", "bot.understanding", "bot.content"),
     "bot.storage": layer("bot.domain", "bot.settings", "bot.sending", libraries=SQL),
     "bot.invites": layer("bot.domain", "bot.storage"),
     "bot.advice_messages": layer(
-        "bot.domain", "bot.conversation", "bot.engine", "bot.content", "bot.coaching"
+        "bot.domain", "bot.conversation", "bot.engine", "bot.content", "bot.coaching", "bot.commitment_taps"
+    ),
+    "bot.commitment_flow": layer(
+        "bot.commitment_taps",
+        "bot.domain",
+        "bot.conversation",
+        "bot.settings",
+        "bot.engine",
+        "bot.understanding",
+        "bot.content",
+        "bot.coaching",
+        "bot.storage",
+        "bot.nudging",
     ),
     "bot.typed_answers": layer(
         "bot.domain",
@@ -71,6 +85,9 @@ LAYERS: dict[str, Layer] = {
         "bot.storage",
     ),
     "bot.coach": layer(
+        "bot.commitment_taps",
+        "bot.commitment_flow",
+        "bot.nudging",
         "bot.domain",
         "bot.commands",
         "bot.conversation",
@@ -84,6 +101,9 @@ LAYERS: dict[str, Layer] = {
         "bot.typed_answers",
     ),
     "bot.champions": layer(
+        "bot.nudging",
+        "bot.commitment_flow",
+        "bot.coaching",
         "bot.domain",
         "bot.commands",
         "bot.conversation",
@@ -125,7 +145,7 @@ LAYERS["bot.cli"] = layer(*LAYERS, libraries=TELEGRAM)
 LAYERS["bot.__main__"] = layer("bot.cli")
 
 #: The pure units: loading them must not load Telegram or SQL.
-PURE = ("bot.engine", "bot.understanding", "bot.content", "bot.coaching")
+PURE = ("bot.engine", "bot.nudging", "bot.understanding", "bot.content", "bot.coaching")
 DATABASE_FIXTURES = {"database", "sqlite_database", "postgres_database", "database_url", "postgres_url"}
 
 

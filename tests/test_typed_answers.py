@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
@@ -267,9 +268,11 @@ async def test_typed_text_is_stored_nowhere_and_reaches_no_report_or_brief(
     assert MARKER not in text and "waste" not in text
     async with services.database.transaction(read_only=True) as repo:
         figures = await repo.assessments.audience_figures(())
+        shared = await repo.commitments.shared_successes((), since=datetime.now(UTC) - timedelta(days=90))
     assert figures.respondents == 5 and figures.fears.get("time_loss") == 5  # the confirmed topic counts
     brief = brief_context(catalog.knowledge, figures, SessionKind.INSPIRATION, "en", 5)
-    rendered = catalog.renderer.render("en", "champions/brief", **brief, session=SESSION)
+    successes = [{"step": s.step, "worked": s.worked} for s in shared]
+    rendered = catalog.renderer.render("en", "champions/brief", **brief, session=SESSION, successes=successes)
     assert MARKER not in rendered and "waste of time" not in rendered
 
 

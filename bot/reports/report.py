@@ -8,7 +8,7 @@ a hidden figure is None here, so no renderer can print it by mistake.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from babel.dates import format_date
@@ -18,6 +18,7 @@ from bot.content.dates import short_date
 from bot.content.knowledge import Knowledge
 from bot.reports.aggregates import OTHER_LENS, Categories, RawCounts, collect
 from bot.reports.anonymity import ORG, OTHER, Block, Department, fold, group_key, protect, protect_column
+from bot.reports.commitments import CommitmentFigures, assemble_commitments, collect_commitments
 from bot.storage.database import Database
 
 #: Months the trend covers, the current one included.
@@ -108,6 +109,8 @@ class AggregateReport:
     weakest: Mapping[str, tuple[str, ...]]
     """Row key -> the weakest of the six C's (labels) now; empty when the shown figures cannot tell."""
     labels: Mapping[str, str]
+    commitments: CommitmentFigures | None = None
+    """Commitments made, follow-ups answered, successes (issue 13); protected the same way."""
 
     @property
     def current(self) -> Month | None:
@@ -383,4 +386,12 @@ async def build_report(
     now = now or datetime.now(UTC)
     async with database.read() as connection:
         raw = await collect(connection, categories_of(catalog.knowledge), now=now, months=months, zone=zone)
-    return assemble(raw, catalog, lang=lang, min_group=min_group, generated_at=now, zone=zone)
+        committed = await collect_commitments(connection, now=now, months=months, zone=zone)
+    report = assemble(raw, catalog, lang=lang, min_group=min_group, generated_at=now, zone=zone)
+    figures = assemble_commitments(
+        committed,
+        raw.departments,
+        min_group=min_group,
+        name_of=lambda key: _name(key, raw.departments, report.labels),
+    )
+    return replace(report, commitments=figures)
