@@ -57,16 +57,11 @@ _BACKOFF = (0.05, 0.25, 1.0)
 _SELECTED, _UNSELECTED = "✅ ", "▫️ "
 
 
-def _commitment_tap(data: str) -> CommitmentTap | None:
-    """A commitment button (bot.commitment_taps keeps its own `a|<name>|<subject>.<value>` format)."""
+def _action(data: str) -> tuple[str, str] | None:
+    """(name, value) of the buttons that keep their own `a|<name>|<value>` format outside
+    bot.callbacks: the commitments' (bot.commitment_taps) and the one under "Ik hoor" (bot.typed_answers)."""
     parts = data.split("|")
-    return CommitmentTap.decode(parts[1], parts[2]) if len(parts) == 3 and parts[0] == "a" else None
-
-
-def _heard_tap(data: str) -> str | None:
-    """A press under "Ik hoor: …" (bot.typed_answers keeps its own `a|heard|<version>.<what>` format)."""
-    parts = data.split("|")
-    return parts[2] if len(parts) == 3 and parts[0] == "a" and parts[1] == HEARD_ACTION else None
+    return (parts[1], parts[2]) if len(parts) == 3 and parts[0] == "a" else None
 
 
 class Clock(Protocol):
@@ -305,12 +300,12 @@ class Coach:
         action = callbacks.decode(tap.data)
         if action is not None:
             return await self._action_tap(repo, person, position, lang, action)
-        commitment = _commitment_tap(tap.data)
+        named = _action(tap.data)
+        commitment = CommitmentTap.decode(*named) if named else None
         if commitment is not None:
             return await self._commitment_tap(repo, person, position, lang, commitment)
-        heard = _heard_tap(tap.data)
-        if heard is not None:
-            return await self.typed.tap(repo, person, position, lang, heard, await self._dynamic(repo))
+        if named and named[0] == HEARD_ACTION:
+            return await self.typed.tap(repo, person, position, lang, named[1], await self._dynamic(repo))
         token = ChoiceToken.decode(tap.data)
         if token is None:
             log.info("tap.malformed")
