@@ -1,5 +1,5 @@
-"""Shared test fixtures. Database fixtures: a migrated SQLite file per test, and a PostgreSQL database
-created once per session and emptied before each test.
+"""Shared test fixtures. Database fixtures: a migrated SQLite file per test (a copy of one migrated
+once per process), and a PostgreSQL database created once per session and emptied before each test.
 
 PostgreSQL comes from COACHBOT_TEST_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/test);
 that database is only used to CREATE/DROP a uniquely named one, so parallel runs do not collide. When
@@ -8,9 +8,12 @@ the server is unreachable PostgreSQL tests are skipped locally, and fail under C
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
@@ -55,6 +58,37 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def sqlite_url(directory: Path) -> str:
     return f"sqlite+aiosqlite:///{directory / 'coachbot.db'}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to head by Alembic, once per test process: each test gets a copy.
+
+    Running every migration costs about 0.2 s, and hundreds of tests want an empty database; a copy
+    of the same file takes a millisecond. The migrations themselves are walked in test_migrations.
+    """
+    directory = tmp_path_factory.mktemp("sqlite-template")
+
+    async def migrate() -> None:
+        database = Database(sqlite_url(directory))
+        try:
+            await database.ensure_schema()
+        finally:
+            await database.dispose()
+
+    # In a thread of its own, so no test's event loop is running where asyncio.run starts one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, migrate()).result()
+    path = directory / "coachbot.db"
+    leftovers = [p.name for p in directory.iterdir() if p != path]
+    assert not leftovers, f"the template database left {leftovers} beside it (not checkpointed)"
+    return path
+
+
+def _fresh_sqlite(template: Path, directory: Path) -> str:
+    """The URL of a new, migrated SQLite database in `directory` (a copy of the template)."""
+    shutil.copyfile(template, directory / "coachbot.db")
+    return sqlite_url(directory)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -106,10 +140,10 @@ async def _emptied_postgres(url: str) -> Database:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
     """Sync on purpose: it may pull in the session-scoped PostgreSQL fixture, which runs on its own loop."""
     if request.param == "sqlite":
-        return sqlite_url(tmp_path)
+        return _fresh_sqlite(sqlite_template, tmp_path)
     url: str = request.getfixturevalue("postgres_url")
     return url
 
@@ -127,9 +161,9 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest_asyncio.fixture
-async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
+async def sqlite_database(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Database]:
     """An empty, migrated SQLite database, for SQLite-only behaviour."""
-    database = Database(sqlite_url(tmp_path))
+    database = Database(_fresh_sqlite(sqlite_template, tmp_path))
     await database.ensure_schema()
     yield database
     await database.dispose()

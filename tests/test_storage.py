@@ -648,18 +648,18 @@ async def test_ensure_schema_with_a_path_relative_to_the_working_directory(
     assert (tmp_path / "coachbot.db").exists()
 
 
-async def test_concurrent_ensure_schema_migrates_once(database_url: str) -> None:
-    """Several workers starting together: one migrates, the others find the schema in place."""
-    # The PostgreSQL session database is migrated already: there every racing start-up is a no-op.
-    expected = {False} if database_url.startswith("postgresql") else {True, False}
-    databases = [Database(database_url) for _ in range(3)]
+async def test_concurrent_ensure_schema_migrates_once(unmigrated_database_url: str) -> None:
+    """Several workers starting together on an empty database: exactly one migrates, the others find
+    the schema in place (on PostgreSQL behind the advisory lock, on SQLite behind BEGIN IMMEDIATE)."""
+    databases = [Database(unmigrated_database_url) for _ in range(3)]
     try:
         results = await asyncio.gather(*(db.ensure_schema() for db in databases))
+        assert await databases[0].current_heads() == script_heads()
     finally:
         for db in databases:
             await db.dispose()
-    assert set(results) == expected
-    assert results.count(True) <= 1
+    assert results.count(True) == 1
+    assert results.count(False) == 2
 
 
 async def test_upgrade_is_idempotent(database: Database) -> None:

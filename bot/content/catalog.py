@@ -6,6 +6,7 @@ the same way everywhere and named with its file and line.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,9 +135,40 @@ def check_content(
     return Catalog(dialogues, DialogueEngine(dialogues), knowledge, renderer, unused), []
 
 
+#: Catalogs already checked in this process, by what they were read from. A catalog is read-only
+#: once built, so every start in one process (a restarted application, the test suite's hundreds of
+#: bots, a report after a chat) can share it; checking the content again costs about a second.
+_CHECKED: dict[tuple[Path, Path, str], Catalog] = {}
+_CHECKED_MAX = 4
+
+
 def load_catalog(dialogues_dir: Path, knowledge_dir: Path) -> Catalog:
-    """The catalog, or ContentError listing every problem."""
+    """The catalog, or ContentError listing every problem; the same object while no file changed."""
+    key = (
+        dialogues_dir.resolve(),
+        knowledge_dir.resolve(),
+        _fingerprint(dialogues_dir, knowledge_dir, CODE_DIR),
+    )
+    cached = _CHECKED.get(key)
+    if cached is not None:
+        return cached
     catalog, problems = check_content(dialogues_dir, knowledge_dir)
     if catalog is None:
         raise ContentError(problems)
+    if len(_CHECKED) >= _CHECKED_MAX:
+        _CHECKED.pop(next(iter(_CHECKED)))
+    _CHECKED[key] = catalog
     return catalog
+
+
+def _fingerprint(*folders: Path) -> str:
+    """A digest of every file's name and bytes under `folders`: any edit, added or removed file
+    changes it (modification times are too coarse to tell two quick writes apart)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()

@@ -126,19 +126,51 @@ def code_references(code_dir: Path, features: set[str]) -> tuple[list[Reference]
     references: list[Reference] = []
     problems: list[ContentProblem] = []
     for path in sorted(code_dir.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in _strings(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if _NAME.match(node.value) and node.value.split("/", 1)[0] in features:
-                    references.append(Reference(node.value, path, node.lineno))
-            elif isinstance(node, ast.JoinedStr) and node.values:
-                head = node.values[0]
-                if isinstance(head, ast.Constant) and isinstance(head.value, str):
-                    feature = head.value.split("/", 1)[0]
-                    if "/" in head.value and feature in features:
-                        message = f"message name built at run time ({head.value}…): write each name out"
-                        problems.append(ContentProblem(path, node.lineno, message))
+        for literal in _literals(path):
+            feature = literal.text.split("/", 1)[0]
+            if feature not in features:
+                continue
+            if not literal.built:
+                if _NAME.match(literal.text):
+                    references.append(Reference(literal.text, path, literal.line))
+            elif "/" in literal.text:
+                message = f"message name built at run time ({literal.text}…): write each name out"
+                problems.append(ContentProblem(path, literal.line, message))
     return references, problems
+
+
+@dataclass(frozen=True)
+class _Literal:
+    """A string constant in the code, or the constant start of an f-string (`built`)."""
+
+    text: str
+    line: int
+    built: bool
+
+
+#: Each source file's literals, with the text they were read from: parsing the whole package costs
+#: about a second, and every start-up and content check in a process would pay it again for code
+#: that has not changed (the test suite starts the bot hundreds of times). Keyed on the text, not the
+#: modification time, which is too coarse to tell two quick writes apart.
+_LITERALS: dict[Path, tuple[str, tuple[_Literal, ...]]] = {}
+
+
+def _literals(path: Path) -> tuple[_Literal, ...]:
+    source = path.read_text(encoding="utf-8")
+    cached = _LITERALS.get(path)
+    if cached is not None and cached[0] == source:
+        return cached[1]
+    tree = ast.parse(source, filename=str(path))
+    found: list[_Literal] = []
+    for node in _strings(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.append(_Literal(node.value, node.lineno, built=False))
+        elif isinstance(node, ast.JoinedStr) and node.values:
+            head = node.values[0]
+            if isinstance(head, ast.Constant) and isinstance(head.value, str):
+                found.append(_Literal(head.value, node.lineno, built=True))
+    _LITERALS[path] = (source, tuple(found))
+    return _LITERALS[path][1]
 
 
 def _strings(tree: ast.AST) -> Iterator[ast.AST]:
