@@ -16,7 +16,8 @@ from bot.storage.database import Database
 from tests.support.bot_api_double import BotApiDouble
 from tests.support.webhook_driver import build, deliver, script_for, start_worker, stop_worker
 
-pytestmark = pytest.mark.postgres
+#: Two worker processes each: the multi-worker webhook runs that `slow` is for (.ci/run runs them).
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture

@@ -73,6 +73,9 @@ def variable_problems(env: Environment, texts: Iterable[MessageText]) -> list[Co
     problems: list[ContentProblem] = []
     by_name: dict[str, dict[str, tuple[MessageText, set[str]]]] = {}
     for text in texts:
+        if "{" not in text.text:  # no Jinja at all (most messages): no variables, nothing to parse
+            by_name.setdefault(text.message_id, {})[text.lang] = (text, set())
+            continue
         try:
             names = meta.find_undeclared_variables(env.parse(text.text)) - IMPLICIT
         except TemplateSyntaxError as error:

@@ -51,7 +51,13 @@ def environment(templates_dir: Path) -> Environment:
 
 
 class Renderer:
-    """Messages per language and language-free templates, all compiled up front."""
+    """Messages per language and language-free templates.
+
+    Templates are compiled up front; a message is compiled the first time it is said. Compiling all
+    six hundred took most of a second at every start (each worker, each CLI command) for texts a
+    process mostly never says; their syntax and variables are checked beforehand by
+    bot.content.messages.variable_problems, so a late compile cannot fail on bad content.
+    """
 
     def __init__(
         self, templates_dir: Path, messages: Iterable[MessageText], languages: Iterable[str] = LANGUAGES
@@ -60,25 +66,32 @@ class Renderer:
         self.languages = tuple(languages)
         self._env = environment(templates_dir)
         self._env.globals["t"] = self._t
+        self._texts = {(message.lang, message.message_id): message.text for message in messages}
         self._messages: dict[tuple[str, str], Template] = {}
-        for message in messages:
-            self._messages[(message.lang, message.message_id)] = self._env.from_string(message.text)
         self._templates: dict[str, Template] = {}
         for name in self._env.list_templates(extensions=[SUFFIX.lstrip(".")]):
             self._templates[name.removesuffix(SUFFIX)] = self._env.get_template(name)
 
     def exists(self, lang: str, message_id: str) -> bool:
-        return (lang, message_id) in self._messages or message_id in self._templates
+        return (lang, message_id) in self._texts or message_id in self._templates
 
     def message_ids(self) -> set[str]:
-        return {mid for (_lang, mid) in self._messages}
+        return {mid for (_lang, mid) in self._texts}
+
+    def _message(self, lang: str, message_id: str) -> Template | None:
+        """The compiled message, compiled now if this is its first use; None if there is none."""
+        key = (lang, message_id)
+        compiled = self._messages.get(key)
+        if compiled is None and key in self._texts:
+            compiled = self._messages[key] = self._env.from_string(self._texts[key])
+        return compiled
 
     def template_ids(self) -> set[str]:
         return set(self._templates)
 
     def render(self, lang: str, message_id: str, **context: Any) -> str:
         """The reply text; blank-line runs folded so templates can be laid out readably."""
-        template = self._messages.get((lang, message_id)) or self._templates[message_id]
+        template = self._message(lang, message_id) or self._templates[message_id]
         text = template.render(lang=lang, **context)
         return _BLANK_RUNS.sub("\n\n", text).strip()
 
@@ -87,4 +100,7 @@ class Renderer:
         """`t("<feature>/<key>", var=…)` inside a template: the message in the template's language."""
         lang = context["lang"]
         # Rendered with autoescape already: what a person typed is escaped exactly once.
-        return Markup(self._messages[(lang, message_id)].render(lang=lang, **variables))
+        message = self._message(lang, message_id)
+        if message is None:
+            raise KeyError((lang, message_id))
+        return Markup(message.render(lang=lang, **variables))

@@ -7,6 +7,7 @@ place in the original text, so what triggered a topic can be shown back to the p
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
@@ -99,6 +100,13 @@ def stemmers() -> dict[str, Callable[[str], str]]:
     return {lang: snowballstemmer.stemmer(name).stemWord for lang, name in STEMMERS.items()}
 
 
+@functools.lru_cache(maxsize=8192)
 def stem(word: str, lang: str) -> str:
-    """The Snowball stem of a folded word (for content; typed text is stemmed inside `words`)."""
-    return stemmers()[lang](word)
+    """The Snowball stem of a folded word. For content only, which is why it may be remembered:
+    the lexicons' few thousand words are stemmed at every start and content check, and building
+    the stemmers each time cost more than the stemming. Typed text is stemmed inside `words`."""
+    return _CONTENT_STEMMERS[lang](word)
+
+
+#: Stemmers for content words only (see `stem`); never given typed text.
+_CONTENT_STEMMERS = stemmers()

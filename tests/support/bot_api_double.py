@@ -557,6 +557,10 @@ class BotApiDouble:
         #: method -> async check run before a request is handled; True drops the request unseen,
         #: as if the bot had died before it arrived (tests kill a worker from here).
         self.interceptors: dict[str, Callable[[JSON], Awaitable[bool]]] = {}
+        #: Probes a running bot in this process registers (tests/support/harness.py): each says
+        #: whether it is still working on an update it fetched. With one in place, ``reply`` can
+        #: tell a finished turn from a pause inside one, instead of guessing from a quiet moment.
+        self.busy_probes: list[Callable[[], bool]] = []
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> BotApiDouble:
@@ -773,6 +777,15 @@ class BotApiDouble:
             await asyncio.sleep(0.005)
         self._forced.append(copy.deepcopy(self._all_updates[update_id]))
         self._notify()
+
+    def turns_in_progress(self) -> bool | None:
+        """Whether the bot may still be answering: an update not yet confirmed by the next
+        ``getUpdates`` offset (fetched but maybe not handed to the handlers), or a registered bot
+        busy with one. None when no bot registered a probe, so nothing can be known."""
+        if not self.busy_probes:
+            return None
+        unconfirmed = bool(self._forced) or any(self._wanted(u) for u in self._pending)
+        return unconfirmed or any(probe() for probe in self.busy_probes)
 
     def pending_updates(self) -> list[JSON]:
         """Queued updates the bot has not fetched yet."""
@@ -1770,16 +1783,24 @@ class ChatClient:
         """The bot's ``answerCallbackQuery`` for this user's newest tap (None: not answered)."""
         return None if self.last_callback_id is None else self.callback_answer(self.last_callback_id)
 
-    async def reply(self, timeout: float = 5.0, quiet: float = 0.15) -> list[BotMessage]:  # noqa: ASYNC109
+    async def reply(self, timeout: float = 5.0, quiet: float | None = None) -> list[BotMessage]:  # noqa: ASYNC109
         """Wait until the bot sent or edited something here since the last send (or last
-        ``reply``) and the chat then stayed quiet for ``quiet`` seconds; return those
-        messages/edits as snapshots (``.action`` is ``"sent"`` or ``"edited"``)."""
+        ``reply``) and its turn is over; return those messages/edits as snapshots (``.action``
+        is ``"sent"`` or ``"edited"``).
+
+        The turn is over when the chat stayed quiet for ``quiet`` seconds and, where a running
+        bot registered a probe (``BotApiDouble.turns_in_progress``), every update is confirmed and
+        the bot is busy with none. Without a probe (bots in other processes) only the quiet
+        moment tells, so it is longer by default: on a loaded machine a turn can pause that long
+        between an edit and the message after it."""
         chat = self._chat
         deadline = _now() + timeout
         while True:
             now = _now()
             fresh = chat.events[self._mark :]
-            if fresh and now - chat.last_activity >= quiet:
+            in_progress = self.api.turns_in_progress()
+            wait = quiet if quiet is not None else (0.15 if in_progress is None else 0.02)
+            if fresh and not in_progress and now - chat.last_activity >= wait:
                 self._mark = len(chat.events)
                 return list(fresh)
             if now > deadline:

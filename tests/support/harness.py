@@ -40,10 +40,20 @@ def settings_for(api: BotApiDouble, database_url: str, **overrides: Any) -> Sett
 async def running_bot(api: BotApiDouble, database_url: str, **overrides: Any) -> AsyncIterator[Application]:  # type: ignore[type-arg]
     """The application polling the double; stopped (like SIGTERM would) on exit."""
     application = build_application(settings_for(api, database_url, **overrides))
+
+    def busy() -> bool:
+        # python-telegram-bot's public counters: fetched updates waiting, and updates in a handler.
+        return (
+            not application.update_queue.empty()
+            or application.update_processor.current_concurrent_updates > 0
+        )
+
     await start_polling(application)
+    api.busy_probes.append(busy)
     try:
         yield application
     finally:
+        api.busy_probes.remove(busy)
         await stop_polling(application)
 
 
