@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -240,7 +241,7 @@ def _understand(settings: Settings, args: argparse.Namespace) -> int:
 async def _chat(settings: Settings, user: str | None, lang: str | None) -> int:
     import signal
 
-    from bot.channels.terminal import CHANNEL, TerminalChat
+    from bot.channels.terminal import CHANNEL, TerminalChat, system_language
     from bot.conversation import Visitor
     from bot.router import Router
     from bot.services import open_services
@@ -250,7 +251,8 @@ async def _chat(settings: Settings, user: str | None, lang: str | None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     services = await open_services(settings)
     try:
-        visitor = Visitor(CHANNEL, (user or getpass.getuser())[:64], lang)
+        # Without --lang the greeting follows the locale; the language question is still asked.
+        visitor = Visitor(CHANNEL, (user or getpass.getuser())[:64], lang or system_language(os.environ))
         chat = TerminalChat(
             Router.around(services.coach), visitor, sys.stdin, sys.stdout, language_given=lang is not None
         )

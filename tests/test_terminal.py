@@ -23,7 +23,7 @@ import pytest
 import pytest_asyncio
 
 from bot import PROJECT_ROOT, commands
-from bot.channels.terminal import CHANNEL, TerminalChat
+from bot.channels.terminal import CHANNEL, TerminalChat, system_language
 from bot.content.catalog import Catalog, load_catalog
 from bot.conversation import Visitor
 from bot.domain import Role
@@ -455,3 +455,41 @@ def test_one_ctrl_c_ends_coachbot_chat_with_a_goodbye(tmp_path: Path) -> None:
     assert process.returncode == 0, err
     assert "Goodbye!" in out
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"LANG": "nl_NL.UTF-8"}, "nl"),
+        ({"LANG": "en_GB.UTF-8"}, "en"),
+        ({"LC_ALL": "nl_BE.UTF-8", "LANG": "en_US.UTF-8"}, "nl"),  # LC_ALL wins, as in POSIX
+        ({"LC_MESSAGES": "en_US", "LANG": "nl_NL"}, "en"),
+        ({"LANG": "de_DE.UTF-8"}, None),  # a language the coach does not speak
+        ({"LANG": "C.UTF-8"}, None),
+        ({}, None),
+    ],
+)
+def test_the_locale_names_the_greeting_language(environ: dict[str, str], expected: str | None) -> None:
+    assert system_language(environ) == expected
+
+
+def test_without_lang_the_greeting_follows_the_locale_and_the_language_is_still_asked(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LC_")},
+        "LANG": "nl_NL.UTF-8",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--user", "dirk"],
+        input="",
+        capture_output=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Hoi! Ik ben je Social Business Coach" in done.stdout
+    assert "In welke taal wil je verder?" in done.stdout
+    assert "Hi! I'm your" not in done.stdout

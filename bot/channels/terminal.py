@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from typing import TextIO
 
 from bot.conversation import Button, Command, Inbound, Message, Outcome, Start, Tap, Text, Visitor
 from bot.engine.choice_token import ChoiceToken
 from bot.engine.events import DONE
+from bot.engine.spec import LANGUAGES
 from bot.router import Router
 
 _TAG = re.compile(r"<[^>]+>")
@@ -28,6 +30,18 @@ LANGUAGE_STEP = "language"
 def plain(markup: str) -> str:
     """Telegram HTML as terminal text."""
     return html.unescape(_TAG.sub("", markup))
+
+
+def system_language(environ: Mapping[str, str]) -> str | None:
+    """The language the terminal's locale asks for (LC_ALL, LC_MESSAGES, LANG, as POSIX orders
+    them), if the coach speaks it: the greeting's language before the person has chosen one, as
+    Telegram's language_code is there. "C" or an unknown locale gives None (English)."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        if value:
+            code = value.split("_", 1)[0].split(".", 1)[0].lower()
+            return code if code in LANGUAGES else None
+    return None
 
 
 class TerminalChat:
