@@ -191,7 +191,8 @@ class DialogueEngine:
         shown = {o.key: o for o in self._options(step, dynamic)}
         exclusive = {o.key for o in step.options if o.exclusive}
         locked = [k for k, o in shown.items() if o.locked]
-        stored = values.setdefault("selected", {}).get(step.id, [])
+        stored = _ticked(step, values)
+        values.setdefault("selected", {})
         # Locked options are always in; anything no longer offered (a department removed) is out.
         selected = [*locked, *(k for k in stored if k in shown and k not in locked)]
         if key == DONE:
@@ -451,12 +452,22 @@ class DialogueEngine:
     def _prompt(
         self, dialogue_id: str, step: Step, values: Mapping[str, Any], dynamic: DynamicOptions
     ) -> Prompt:
-        selected = set(values.get("selected", {}).get(step.id, []))
+        selected = set(_ticked(step, values))
         options = tuple(
             OptionView(o.key, o.label, o.key in selected or o.locked, o.locked)
             for o in self._options(step, dynamic)
         )
         return Prompt(dialogue_id, step.id, step.template, step.kind, options, step.optional)
+
+
+def _ticked(step: Step, values: Mapping[str, Any]) -> list[str]:
+    """What a multi step shows ticked: the ticks so far, or, asked again, what was answered."""
+    ticking = values.get("selected", {})
+    if step.id in ticking:
+        return list(ticking[step.id])
+    answered = values.get("answers", {}).get(step.id)
+    submits = {o.key for o in step.options if o.submit}
+    return [k for k in answered if k not in submits] if isinstance(answered, list) else []
 
 
 def _facts(facts: Mapping[str, object], values: Mapping[str, Any]) -> dict[str, object]:
