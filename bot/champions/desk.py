@@ -84,10 +84,18 @@ class ChampionDesk:
         self.database = database
         self.coach = coach
         self.settings = settings
-        self.clock = clock
         self.compose = Composer(coach.catalog, settings)
         self.dialogues = SessionDialogues(coach, self.compose, clock)
         coach.add_aside(self.dialogues)
+
+    @property
+    def clock(self) -> Clock:
+        """The desk's and its dialogues' clock, one and the same (tests move a ManualClock)."""
+        return self.dialogues.clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        self.dialogues.clock = clock
 
     # -- entry points ------------------------------------------------------------------------------
 
