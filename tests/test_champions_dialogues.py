@@ -248,3 +248,68 @@ async def _answers(app, user_id: int) -> list[str]:
             .order_by(answers_table.c.id)
         )
         return [r[0] for r in rows]
+
+
+# -- one transaction per update ------------------------------------------------------------------------
+
+
+async def test_every_update_of_a_champions_dialogue_and_of_the_check_is_one_transaction(database) -> None:
+    """The desk used to read its draft in a transaction of its own before every private message;
+    now the coach's one transaction carries the champions' dialogues too (on SQLite and PostgreSQL)."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    from bot.coach import Coach
+    from bot.content.catalog import load_catalog
+    from bot.conversation import Command, Start, Tap, Text, Visitor
+    from bot.domain import Role
+    from bot.router import Router
+    from bot.settings import load_settings
+
+    @contextmanager
+    def begun():
+        seen: list[int] = []
+
+        def record(_connection) -> None:
+            seen.append(1)
+
+        event.listen(database.engine.sync_engine, "begin", record)
+        try:
+            yield seen
+        finally:
+            event.remove(database.engine.sync_engine, "begin", record)
+
+    settings = load_settings()
+    coach = Coach(database, load_catalog(settings.dialogues_dir, settings.knowledge_dir), settings)
+    router = Router.around(coach, ManualClock(datetime(2030, 1, 1, 9, tzinfo=UTC)))
+    visitor = Visitor("telegram", "4411", "en")
+    update = iter(range(9000, 9100))
+
+    async def handle(inbound):
+        with begun() as seen:
+            outcome = await router.handle(visitor, inbound, update_id=next(update))
+        assert len(seen) == 1, (inbound, len(seen))
+        return outcome
+
+    outcome = await handle(Start())
+    for key in ("en", "yes", "employee", "none"):
+        data = next(b.data for row in outcome.messages[-1].buttons for b in row if b.data.endswith(f"|{key}"))
+        outcome = await handle(Tap(data))
+    async with database.transaction() as repo:
+        person = await repo.people.person_for_update("telegram", "4411", create=False)
+        assert person is not None
+        person.role = Role.ADMIN
+        await repo.people.save_person(person)
+    outcome = await handle(Command("schedule"))
+    data = outcome.messages[-1].buttons[0][0].data
+    outcome = await handle(Tap(data))
+    assert "When does it start?" in outcome.messages[-1].text
+    outcome = await handle(Text("2-1-2030 14:00"))
+    assert "Where?" in outcome.messages[-1].text
+    outcome = await handle(Text("Room 1"))
+    assert "Who is it for?" in outcome.messages[-1].text
+    outcome = await handle(Command("cancel"))
+    assert "Stopped" in outcome.messages[0].text
+    outcome = await handle(Text("hello"))  # the coach's again: idle, a hint
+    assert outcome.messages
