@@ -218,6 +218,27 @@ async def test_a_button_of_the_old_hand_written_dialogues_gets_the_stale_answer(
         assert api.rejected == []
 
 
+async def test_a_dialogue_left_alone_for_an_hour_no_longer_swallows_text(clean_database_url):
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock = ManualClock(now)
+    async with BotApiDouble() as api, champion_bot(api, clean_database_url, clock):
+        admin = api.user(ADMIN, "Admin", "en")
+        await admin.send("/schedule")
+        await admin.reply()
+        kinds = admin.last_message()
+        workshop = _button(kinds, "Hands-on workshop")
+        clock.set(now + timedelta(minutes=59))
+        await admin.send("tomorrow")  # within the hour: still the dialogue's, a tap is expected
+        assert "one of the options" in (await admin.reply())[0].text
+        clock.set(now + timedelta(minutes=59 + 61))
+        await admin.tap_data(kinds.message_id, workshop)
+        await _moved_on(api, admin)
+        await admin.send("2-1-2030 14:00")  # the coach's now, not a date for a forgotten session
+        reply = (await admin.reply())[-1].text or ""
+        assert "When" not in reply and "date and time" not in reply
+        assert api.rejected == []
+
+
 # -- helpers ------------------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ own transaction (Coach.add_aside), so an update costs one transaction, as the ch
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +42,10 @@ MOVE_WHEN, ATTENDED = "move_when", "followup_attended"
 #: The answers' and given values' keys in a finished dialogue's values.
 ANSWERS, GIVEN = "answers", "given"
 _SELECTED, _UNSELECTED = "✅ ", "▫️ "
+#: When a dialogue was last moved on, by the desk's clock: one left alone this long is dropped,
+#: so a forgotten /schedule does not swallow later text (the check has no such limit).
+TOUCHED = "touched"
+IDLE_LIMIT = timedelta(hours=1)
 
 Buttons = tuple[tuple[Button, ...], ...]
 
@@ -73,7 +78,7 @@ class SessionDialogues:
         """Start a dialogue where the person stands; the position it interrupts waits inside it."""
         dynamic = await self._dynamic(turn, dialogue)
         result = self.engine.turn(position, Begin(dialogue, given), dynamic=dynamic)
-        saved = await turn.repo.positions.save_position(result.position)
+        saved = await self._save(turn, result.position)
         return Outcome(messages=await self._messages(turn, saved, result.replies), changed=True)
 
     async def drop(self, repo: UnitOfWork, position: Position) -> Position:
@@ -93,6 +98,10 @@ class SessionDialogues:
         turn = Turn(repo, person, lang, self.clock.now())
         if self.engine.current_step(position) is None:
             return position
+        if _forgotten(position, turn.now):
+            left = await self.drop(repo, position)
+            token = ChoiceToken.decode(inbound.data) if isinstance(inbound, Tap) else None
+            return self._notice(turn, "coach/stale") if token is not None else left
         if isinstance(inbound, Command) and inbound.name == "cancel":
             return await self._cancel(turn, position)
         if isinstance(inbound, Start | Command):
@@ -114,11 +123,19 @@ class SessionDialogues:
         prompt = self.engine.prompt_for(position, await self._dynamic(turn, position.dialogue))
         return None if prompt is None else await self._prompt_message(turn, position, prompt)
 
+    async def _save(self, turn: Turn, position: Position) -> Position:
+        """Store the position; in a session dialogue, stamped with when it moved on."""
+        if position.dialogue in DIALOGUES and self.engine.current_step(position) is not None:
+            position = dataclasses.replace(
+                position, values={**position.values, TOUCHED: turn.now.isoformat()}
+            )
+        return await turn.repo.positions.save_position(position)
+
     # -- events ----------------------------------------------------------------------------------------
 
     async def _cancel(self, turn: Turn, position: Position) -> Outcome:
         result = self.engine.stop(position, await self._dynamic(turn, position.dialogue))
-        saved = await turn.repo.positions.save_position(result.position)
+        saved = await self._save(turn, result.position)
         stopped = self.compose.message(turn.lang, "champions/schedule_stopped")
         resumed = await self._messages(turn, saved, result.replies)
         return Outcome(messages=(stopped, *resumed), changed=True)
@@ -130,13 +147,13 @@ class SessionDialogues:
         if result.problem is not None or question is None:
             return self._notice(turn, _PROBLEM_NOTICES.get(result.problem or "", "coach/stale"))
         if result.stopped:
-            saved = await turn.repo.positions.save_position(result.position)
+            saved = await self._save(turn, result.position)
             messages = await self._messages(turn, saved, result.replies)
             edit = Edit(self.compose.text(turn.lang, "champions/schedule_stopped"))
             return Outcome(messages=messages, edit=edit, changed=True)
         if result.finished:
             return await self._finish(turn, position, result, dynamic)
-        saved = await turn.repo.positions.save_position(result.position)
+        saved = await self._save(turn, result.position)
         if result.toggled:
             prompt = result.replies[0]
             assert isinstance(prompt, Prompt)
@@ -166,7 +183,7 @@ class SessionDialogues:
             return Outcome(messages=(hint, *again))
         if result.finished:
             return await self._finish(turn, position, result, dynamic)
-        saved = await turn.repo.positions.save_position(result.position)
+        saved = await self._save(turn, result.position)
         return Outcome(messages=await self._messages(turn, saved, result.replies), changed=True)
 
     def _read_time(self, text: str, now: datetime) -> object:
@@ -251,7 +268,7 @@ class SessionDialogues:
         await turn.repo.sessions.record_followup(
             session_id, attended, None if wanted is None else int(wanted)
         )
-        saved = await turn.repo.positions.save_position(result.position)
+        saved = await self._save(turn, result.position)
         said = self.compose.message(
             turn.lang, "champions/followup_saved", attended=attended, want_workshop=wanted
         )
@@ -268,7 +285,7 @@ class SessionDialogues:
     ) -> Outcome:
         """Confirmed, but something changed since: say what, and ask that question again."""
         result = self.engine.revisit(before, step, selected=selected, dynamic=dynamic)
-        saved = await turn.repo.positions.save_position(result.position)
+        saved = await self._save(turn, result.position)
         said = self.compose.message(turn.lang, notice)
         asked = await self._messages(turn, saved, result.replies)
         return Outcome(messages=(said, *asked), edit=Edit(None, ()), changed=True)
@@ -277,7 +294,7 @@ class SessionDialogues:
         self, turn: Turn, result: TurnResult, template: str | None = None, *, text: str = ""
     ) -> Outcome:
         """The dialogue is over: the summary's message says how, and the check (if any) goes on."""
-        saved = await turn.repo.positions.save_position(result.position)
+        saved = await self._save(turn, result.position)
         messages = await self._messages(turn, saved, result.replies)
         said = self.compose.text(turn.lang, template) if template else text
         return Outcome(messages=messages, edit=Edit(said), changed=True)
@@ -413,6 +430,12 @@ class SessionDialogues:
 
     def _notice(self, turn: Turn, template: str) -> Outcome:
         return Outcome(notice=self.compose.text(turn.lang, template))
+
+
+def _forgotten(position: Position, now: datetime) -> bool:
+    """Left alone longer than IDLE_LIMIT (a position from before the stamp counts as fresh)."""
+    touched = position.values.get(TOUCHED)
+    return isinstance(touched, str) and now - datetime.fromisoformat(touched) > IDLE_LIMIT
 
 
 #: What a refused tap says: a locked champion (who schedules runs it), none ticked, or stale.
