@@ -23,6 +23,10 @@ CALLBACK_DATA_LIMIT = 64
 INT_MAX = 2_147_483_647
 #: The engine's answer buttons (bot.engine.choice_token) use this prefix.
 CHOICE_PREFIX = "c"
+#: Prefixes of buttons that are gone but may still sit in chats, never to be given out again:
+#: "s" was the champions' hand-written dialogues' (now engine answer buttons); its data decodes to
+#: None, so an old press gets the polite "that question has moved on".
+RETIRED = frozenset({"s"})
 COACH = "coach"
 DESK = "desk"
 
@@ -43,7 +47,8 @@ def register(prefix: str, owner: str, version: int = 1) -> Callable[[C], C]:
     """Class decorator: `prefix` is one lowercase letter no other callback uses."""
 
     def wrap(cls: C) -> C:
-        if len(prefix) != 1 or not prefix.isalpha() or prefix in _REGISTRY or prefix == CHOICE_PREFIX:
+        taken = prefix in _REGISTRY or prefix == CHOICE_PREFIX or prefix in RETIRED
+        if len(prefix) != 1 or not prefix.isalpha() or taken:
             raise ValueError(f"callback prefix {prefix!r} is taken or malformed")
         cls.PREFIX, cls.VERSION, cls.OWNER = prefix, version, owner
         _REGISTRY[prefix] = cls
@@ -154,16 +159,6 @@ class AdviceTap(Callback):
 
 
 # -- the champions' desk -----------------------------------------------------------------------------
-
-
-@register("s", DESK)
-@dataclass(frozen=True)
-class DraftTap(Callback):
-    """An answer in the scheduling, moving or follow-up dialogue, for the draft at `version`."""
-
-    version: int
-    action: str
-    argument: str = "-"
 
 
 @register("m", DESK)

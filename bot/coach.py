@@ -64,6 +64,26 @@ def _action(data: str) -> tuple[str, str] | None:
     return (parts[1], parts[2]) if len(parts) == 3 and parts[0] == "a" else None
 
 
+class Aside(Protocol):
+    """Dialogues another part of the bot runs on the coach's engine and position store (the
+    champions' scheduling, bot/champions/scheduling.py). The coach hands it every event of a
+    person standing in one of them, inside the coach's own transaction: one per update."""
+
+    dialogues: frozenset[str]
+
+    async def turn(
+        self, repo: UnitOfWork, person: Person, position: Position, lang: str, inbound: Inbound
+    ) -> Outcome | Position:
+        """The answer, or the (maybe moved) position for the coach to go on with."""
+        ...
+
+    async def question(
+        self, repo: UnitOfWork, person: Person, position: Position, lang: str
+    ) -> Message | None:
+        """The current question again."""
+        ...
+
+
 class Clock(Protocol):
     """Where "now" comes from (bot.champions.clock has the real one and a hand-moved one)."""
 
@@ -91,6 +111,12 @@ class Coach:
         self._advice_messages = AdviceMessages(catalog, self.rules)
         self.typed = TypedAnswers(catalog, commit=self._commit, question=self._prompt_message, facts=_facts)
         self.commitments = CommitmentFlow(catalog, self.rules, settings)
+        self._asides: dict[str, Aside] = {}
+
+    def add_aside(self, aside: Aside) -> None:
+        """Let `aside` answer for its dialogues (a later one for the same dialogues replaces it)."""
+        for dialogue in aside.dialogues:
+            self._asides[dialogue] = aside
 
     # -- entry point ----------------------------------------------------------------------------
 
@@ -171,6 +197,12 @@ class Coach:
             return self._stranger(visitor, inbound)
         lang = person.language or _lang_hint(visitor.language_hint)
         position = stored or idle_position(person.id)
+        aside = self._asides.get(position.dialogue)
+        if aside is not None:
+            handled = await aside.turn(repo, person, position, lang, inbound)
+            if isinstance(handled, Outcome):
+                return replace(handled, language=lang)
+            position = handled
         if isinstance(inbound, Start):
             return await self._start(repo, person, position, lang, inbound)
         if isinstance(inbound, Command):
@@ -186,6 +218,10 @@ class Coach:
             return Outcome(duplicate=True)
         lang = person.language or _lang_hint(visitor.language_hint)
         position = stored or idle_position(person.id)
+        aside = self._asides.get(position.dialogue)
+        if aside is not None:
+            asked = await aside.question(repo, person, position, lang)
+            return Outcome(messages=(asked,) if asked else (), language=lang, duplicate=True)
         dynamic = await self._dynamic(repo)
         prompt = self.catalog.engine.prompt_for(position, dynamic)
         if prompt is None:
@@ -351,7 +387,11 @@ class Coach:
             await repo.people.save_person(person)
             text = self._text_of(value, "coach/language_set")
             messages: tuple[Message, ...] = ()
-            prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo))
+            aside = self._asides.get(position.dialogue)
+            asked = await aside.question(repo, person, position, value) if aside else None
+            prompt = None if aside else self.catalog.engine.prompt_for(position, await self._dynamic(repo))
+            if asked is not None:
+                messages = (asked,)
             if prompt is not None:
                 question = self.typed.pending_message(position, value)
                 messages = (question or self._prompt_message(value, position, prompt),)
@@ -545,6 +585,10 @@ class Coach:
         context = self._common(position)
         context.update(extra)
         return self.catalog.renderer.render(lang, template, **context)
+
+    def prompt_message(self, lang: str, position: Position, prompt: Prompt) -> Message:
+        """A question of the coach's dialogues with its buttons (an aside hands the check back)."""
+        return self._prompt_message(lang, position, prompt)
 
     def _prompt_message(self, lang: str, position: Position, prompt: Prompt) -> Message:
         has_departments = any(o.key.startswith("d") and o.key[1:].isdigit() for o in prompt.options)

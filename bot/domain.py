@@ -192,18 +192,6 @@ class AudienceFigures:
     fears: dict[str, int]
 
 
-@dataclass(frozen=True)
-class SessionDraft:
-    """A champion's guided dialogue in progress (scheduling, moving, reporting), kept in the database."""
-
-    person_id: int
-    flow: str
-    step: str
-    values: dict[str, Any] = field(default_factory=dict)
-    version: int = 0
-    updated_at: datetime | None = None
-
-
 # -- commitments: the step a person said they would take, and how it went (issue 13) -----------------
 
 

@@ -11,7 +11,7 @@ from bot import callbacks, commands
 from bot.champions.clock import SYSTEM_CLOCK, Clock
 from bot.champions.desk import ChampionDesk
 from bot.coach import Coach
-from bot.conversation import Command, Inbound, Outcome, Start, Tap, Text, Visitor
+from bot.conversation import Command, Inbound, Outcome, Start, Tap, Visitor
 
 
 class Router:
@@ -31,20 +31,13 @@ class Router:
     ) -> Outcome:
         if isinstance(inbound, Start | Command):
             name = inbound.name if isinstance(inbound, Command) else "start"
-            # A command during a guided dialogue: /cancel stops it, anything else drops it first.
-            stopped = await self.desk.interrupt(visitor, name, update_id=update_id)
-            if stopped is not None:
-                return stopped
             spec = commands.command(name, visitor.channel)
             if isinstance(inbound, Command) and spec is not None and spec.handler == commands.Handler.DESK:
                 return await self.desk.command(
                     visitor, name, inbound.argument, update_id=update_id, bot_username=bot_username
                 )
-            return await self.coach.handle(visitor, inbound, update_id=update_id)
         if isinstance(inbound, Tap) and callbacks.owner_of(inbound.data) == callbacks.DESK:
             return await self.desk.tap(visitor, inbound.data, update_id=update_id)
-        if isinstance(inbound, Text):
-            answered = await self.desk.text(visitor, inbound.text, update_id=update_id)
-            if answered is not None:
-                return answered
+        # Everything else is the coach's, the answers of the champions' dialogues too: it hands
+        # those to the desk's dialogues (bot/champions/scheduling.py) inside its one transaction.
         return await self.coach.handle(visitor, inbound, update_id=update_id)

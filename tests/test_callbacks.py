@@ -8,7 +8,6 @@ import pytest
 from bot import callbacks
 from bot.callbacks import (
     AdviceTap,
-    DraftTap,
     FollowupTap,
     ForgetTap,
     LanguageTap,
@@ -23,8 +22,6 @@ EVERY_KIND = [
     ForgetTap(erase=False, version=0),
     LanguageTap("nl"),
     AdviceTap("why", 7, 0),
-    DraftTap(3, "k", "i"),
-    DraftTap(3, "y"),
     SessionTap("xy", 41),
     RevokeTap(2_147_483_647),
     FollowupTap(9),
@@ -46,7 +43,17 @@ def test_owners_route_presses() -> None:
     assert callbacks.owner_of("c12|who_uses|everyone") == callbacks.COACH  # the engine's answers
     assert callbacks.owner_of(callbacks.encode(SessionTap("m", 1))) == callbacks.DESK
     assert callbacks.owner_of("zz") is None
-    assert set(callbacks.prefixes(callbacks.DESK)) == {"s", "m", "r", "u", "n", "k"}
+    assert set(callbacks.prefixes(callbacks.DESK)) == {"m", "r", "u", "n", "k"}
+
+
+def test_the_retired_draft_buttons_decode_to_nothing_and_their_prefix_is_never_reused() -> None:
+    """The champions' dialogues used "s<v>|<draft version>|<action>|<arg>" before they ran on the
+    engine: such buttons may still sit in chats, are nobody's, and are answered as stale."""
+    for old in ("s1|3|k|i", "s1|4|y|-", "s1|5|d|all"):
+        assert callbacks.decode(old) is None
+        assert callbacks.owner_of(old) is None
+    with pytest.raises(ValueError, match="taken"):
+        callbacks.register("s", callbacks.DESK)(type("Again", (callbacks.Callback,), {}))
 
 
 @pytest.mark.parametrize(
@@ -78,7 +85,7 @@ def test_a_field_that_would_break_the_format_is_refused_when_encoding() -> None:
     with pytest.raises(ValueError, match="without"):
         callbacks.encode(LanguageTap("n|l"))
     with pytest.raises(ValueError, match="64 bytes"):
-        callbacks.encode(DraftTap(1, "d", "x" * 80))
+        callbacks.encode(AdviceTap("x" * 80, 1, 1))
 
 
 @pytest.mark.parametrize(("text", "number"), [("12", 12), ("²", None), ("2147483648", None), ("-", None)])

@@ -415,7 +415,6 @@ async def test_forget_person_leaves_nothing(database: Database) -> None:
         "invites",
         "nudges",
         "session_champions",
-        "session_drafts",
     }
     coach_tables = {"people", "answers", "assessments", "dialogue_positions", "commitments"}
     person = await _person(database, "forget-me")

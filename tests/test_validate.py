@@ -85,6 +85,58 @@ def case(breaker: Breaker) -> Breaker:
 
 
 @case
+def session_unknown_finish_action(c: Content) -> list[Expect]:
+    f = "dialogues/session_schedule.yaml"
+    c.replace(f, "on_finish: schedule_session\n", "on_finish: plan_session\n")
+    return [Expect(f, c.line_of(f, "start: session_kind"), "unknown on_finish action 'plan_session'")]
+
+
+@case
+def session_unknown_parser(c: Content) -> list[Expect]:
+    f = "dialogues/session_move.yaml"
+    c.replace(f, "parse: local_time\n", "parse: local_tiem\n")
+    return [Expect(f, c.line_of(f, "- id: move_when"), "unknown parser 'local_tiem'")]
+
+
+@case
+def session_refusal_message_missing(c: Content) -> list[Expect]:
+    f = "dialogues/session_schedule.yaml"
+    c.replace(f, "invalid: champions/place_invalid\n", "invalid: champions/place_invlid\n")
+    return [
+        Expect(
+            f,
+            c.line_of(f, "- id: session_place"),
+            "message 'champions/place_invlid' is missing for language 'nl'",
+        )
+    ]
+
+
+@case
+def session_question_missing_in_one_language(c: Content) -> list[Expect]:
+    f = "knowledge/messages/champions.yaml"
+    c.replace(
+        f,
+        "  en: |-\n    <b>Where?</b>\n    Type a room or an online link.\n",
+        "",
+    )
+    return [Expect(f, c.line_of(f, "ask_place:"), "en")]
+
+
+@case
+def session_parsed_step_without_refusal_message(c: Content) -> list[Expect]:
+    f = "dialogues/session_schedule.yaml"
+    c.replace(f, "    invalid: champions/place_invalid\n", "")
+    return [Expect(f, c.line_of(f, "parse: line"), "needs `invalid: <message>`")]
+
+
+@case
+def session_bound_names_an_unknown_step(c: Content) -> list[Expect]:
+    f = "dialogues/session_followup.yaml"
+    c.replace(f, "max: followup_attended\n", "max: followup_atended\n")
+    return [Expect(f, c.line_of(f, "- id: followup_wanted"), "`max` names unknown step 'followup_atended'")]
+
+
+@case
 def unknown_state(c: Content) -> list[Expect]:
     f = "dialogues/phase_check.yaml"
     c.replace(f, "    next: top_uses\n", "    next: top_usse\n")
@@ -380,7 +432,7 @@ def test_cli_validate_passes_on_shipped_files(monkeypatch: pytest.MonkeyPatch, c
         monkeypatch.delenv(name, raising=False)
     assert main(["validate"]) == 0
     captured = capsys.readouterr()
-    assert captured.out.startswith("ok: 5 dialogues")
+    assert captured.out.startswith("ok: 8 dialogues")
     assert "note:" not in captured.out  # no unused message ships
     assert captured.err == ""
 

@@ -24,12 +24,25 @@ from bot.understanding.lexicon import load_lexicon
 
 #: What `on_finish` may name: the coach knows how to do these.
 FINISH_ACTIONS = frozenset({"assess", "commitment_worked", "commitment_held_back"})
-#: Where options may come from besides the file itself.
-OPTION_SOURCES = frozenset({"departments"})
+#: What `on_finish` may name in the champions' dialogues: the desk does these.
+SESSION_ACTIONS = frozenset({"schedule_session", "move_session", "store_followup"})
+#: Where options may come from besides the file itself (the desk supplies champions).
+OPTION_SOURCES = frozenset({"departments", "champions"})
+#: Parsers for `parse:` text steps that callers supply (the desk reads a local date and time).
+PARSERS = frozenset({"local_time"})
 #: Profile fields a step may `store` its answer in.
 STORES = frozenset({"language", "consent", "standing", "department"})
 #: Dialogues the coach starts by name; they must exist.
-REQUIRED_DIALOGUES = ("onboarding", "phase_check", "fears", "commitment_worked", "commitment_held_back")
+REQUIRED_DIALOGUES = (
+    "onboarding",
+    "phase_check",
+    "fears",
+    "commitment_worked",
+    "commitment_held_back",
+    "session_schedule",
+    "session_move",
+    "session_followup",
+)
 #: The code that names messages: checked for names that do not exist or are built at run time.
 CODE_DIR = Path(__file__).resolve().parent.parent
 
@@ -77,9 +90,11 @@ def _message_problems(
     references.extend(found)
     problems.extend(messages.reference_problems(references, names))
     references.extend(
-        messages.Reference(step.template, dialogue.file, step.line)
+        messages.Reference(name, dialogue.file, step.line)
         for dialogue in dialogues.values()
         for step in dialogue.steps.values()
+        for name in (step.template, step.invalid)
+        if name
     )
     unused = messages.unused(texts, references)
     return renderer, problems, unused
@@ -125,8 +140,9 @@ def check_content(
             template_exists=(renderer.exists if renderer else lambda _lang, _tid: False),
             references=set(knowledge.items),
             option_sources=OPTION_SOURCES,
-            finish_actions=FINISH_ACTIONS,
+            finish_actions=FINISH_ACTIONS | SESSION_ACTIONS,
             stores=STORES,
+            parsers=PARSERS,
         )
     )
     problems.extend(_understanding_problems(dialogues, knowledge, knowledge_dir))

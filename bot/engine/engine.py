@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from copy import deepcopy
 from typing import Any
 
@@ -18,6 +18,7 @@ from bot.engine.events import (
     Notice,
     OptionView,
     Prompt,
+    Refusal,
     Reply,
     Say,
     TurnResult,
@@ -25,8 +26,15 @@ from bot.engine.events import (
 from bot.engine.machine import DialogueMachine
 from bot.engine.spec import END, Dialogue, Option, Step
 
-#: Option lists that come from the organisation (departments), keyed by `options_from` name.
+#: Option lists that come from data (departments, champions), keyed by `options_from` name.
 DynamicOptions = Mapping[str, Sequence[OptionView]]
+#: A caller's parser for `parse: <name>` text steps: the value (JSON: str, int) or why not.
+Parser = Callable[[str], "object | Refusal"]
+Parsers = Mapping[str, Parser]
+#: Where an aside keeps the position it interrupted, to resume it when it ends.
+RESUME_KEY = "resume"
+#: Where a dialogue keeps the values given at its start (Begin.given).
+GIVEN_KEY = "given"
 #: Where a position keeps topics heard in typed text while the person is asked to confirm them.
 HEARD_KEY = "heard"
 _PLAIN = Option("", {})
@@ -77,30 +85,74 @@ class DialogueEngine:
         *,
         facts: Mapping[str, object] | None = None,
         dynamic: DynamicOptions | None = None,
+        parsers: Parsers | None = None,
     ) -> TurnResult:
         """Apply one event. A refused event returns the position unchanged with a `problem`."""
         facts = facts or {}
         dynamic = dynamic or {}
         if isinstance(event, Begin):
-            return self._begin(position, event.dialogue, facts, dynamic)
+            return self._begin(position, event, facts, dynamic)
         step = self.current_step(position)
         if step is None:
             return TurnResult(position, problem="idle")
         if isinstance(event, Choose):
             return self._choose(position, step, event, facts, dynamic)
-        return self._say(position, step, event, facts, dynamic)
+        return self._say(position, step, event, facts, dynamic, parsers or {})
+
+    def stop(self, position: Position, dynamic: DynamicOptions | None = None) -> TurnResult:
+        """End the current dialogue without finishing it (/cancel, a "stop" option).
+
+        An aside gives the person back the position it interrupted, with that question again;
+        any other dialogue leaves the person idle. Nothing is answered or logged.
+        """
+        dialogue = self.dialogues.get(position.dialogue)
+        if dialogue is None or self.current_step(position) is None:
+            return TurnResult(position, problem="idle")
+        replies: list[Reply] = []
+        if dialogue.aside:
+            new = self._resume(position, dynamic or {}, replies)
+        else:
+            new = _replace(position, state=END)
+        return TurnResult(
+            new, replies=tuple(replies), stopped=dialogue.id, done_values=deepcopy(position.values)
+        )
+
+    def revisit(
+        self,
+        position: Position,
+        step_id: str,
+        *,
+        selected: Sequence[str] = (),
+        dynamic: DynamicOptions | None = None,
+    ) -> TurnResult:
+        """Ask an earlier step of the current dialogue again, with `selected` ticked on a multi step.
+
+        For a finish action that finds an answer no longer holds (a department removed since it
+        was chosen): the caller says why and the person answers that question anew.
+        """
+        dialogue = self.dialogues.get(position.dialogue)
+        step = dialogue.steps.get(step_id) if dialogue else None
+        if dialogue is None or step is None or step.kind == "info":
+            return TurnResult(position, problem="stale")
+        values = deepcopy(position.values)
+        values.setdefault("answers", {}).pop(step_id, None)
+        if step.kind == "multi":
+            values.setdefault("selected", {})[step_id] = list(selected)
+        new = _replace(position, state=step_id, values=values)
+        return TurnResult(new, replies=(self._prompt(dialogue.id, step, values, dynamic or {}),))
 
     def _begin(
-        self, position: Position, dialogue_id: str, facts: Mapping[str, object], dynamic: DynamicOptions
+        self, position: Position, event: Begin, facts: Mapping[str, object], dynamic: DynamicOptions
     ) -> TurnResult:
-        dialogue = self.dialogues.get(dialogue_id)
+        dialogue = self.dialogues.get(event.dialogue)
         if dialogue is None:
             return TurnResult(position, problem="unknown_dialogue")
-        new = self._enter_dialogue(position, dialogue)
+        new = self._enter_dialogue(position, dialogue, event.given)
         replies: list[Reply] = []
         finished: list[str] = []
-        new = self._settle(new, facts, dynamic, replies, finished)
-        return TurnResult(new, replies=tuple(replies), finished=tuple(finished))
+        done: dict[str, Any] = {}
+        new = self._settle(new, facts, dynamic, replies, finished, done)
+        return TurnResult(new, replies=tuple(replies), finished=tuple(finished), done_values=done)
 
     def _choose(
         self,
@@ -113,7 +165,14 @@ class DialogueEngine:
         if event.version != position.version or event.step != step.id:
             return TurnResult(position, problem="stale")
         values = deepcopy(position.values)
+        chosen = step.option(event.option)
+        if chosen is not None and chosen.stop:
+            stopped = self.stop(position, dynamic)
+            return dataclasses.replace(stopped, answered_step=step.id, chosen=(chosen.key,))
         if step.kind == "multi":
+            if chosen is not None and chosen.submit:
+                values.get("selected", {}).pop(step.id, None)
+                return self._answer(position, step, values, (chosen.key,), None, facts, dynamic)
             return self._toggle_or_finish(position, step, event.option, values, facts, dynamic)
         known = {o.key for o in self._options(step, dynamic)}
         if event.option not in known or step.kind == "info":
@@ -129,21 +188,28 @@ class DialogueEngine:
         facts: Mapping[str, object],
         dynamic: DynamicOptions,
     ) -> TurnResult:
-        selected: list[str] = list(values.setdefault("selected", {}).get(step.id, []))
+        shown = {o.key: o for o in self._options(step, dynamic)}
+        exclusive = {o.key for o in step.options if o.exclusive}
+        locked = [k for k, o in shown.items() if o.locked]
+        stored = _ticked(step, values)
+        values.setdefault("selected", {})
+        # Locked options are always in; anything no longer offered (a department removed) is out.
+        selected = [*locked, *(k for k in stored if k in shown and k not in locked)]
         if key == DONE:
-            if not selected:
+            if not selected and not step.optional:
                 return TurnResult(position, problem="pick_one")
             values["selected"].pop(step.id, None)
             return self._answer(position, step, values, tuple(selected), None, facts, dynamic)
-        options = {o.key: o for o in step.options}
-        if key not in options:
+        if key not in shown:
             return TurnResult(position, problem="unknown_option")
+        if key in locked:
+            return TurnResult(position, problem="locked")
         if key in selected:
             selected.remove(key)
-        elif options[key].exclusive:
-            selected = [key]
+        elif key in exclusive:
+            selected = [*locked, key]
         else:
-            selected = [k for k in selected if not options[k].exclusive] + [key]
+            selected = [k for k in selected if k not in exclusive] + [key]
         values["selected"][step.id] = selected
         new = _replace(position, values=values)
         prompt = self._prompt(position.dialogue, step, values, dynamic)
@@ -156,8 +222,15 @@ class DialogueEngine:
         event: Say,
         facts: Mapping[str, object],
         dynamic: DynamicOptions,
+        parsers: Parsers,
     ) -> TurnResult:
         text = clean_text(event.text)
+        if step.kind == "text" and step.parse is not None:
+            values = deepcopy(position.values)
+            parsed = self._parse(step, text, _facts(facts, values), parsers)
+            if isinstance(parsed, Refusal):
+                return TurnResult(position, problem="invalid_value", refusal=parsed)
+            return self._answer(position, step, values, (), text, facts, dynamic, value=parsed)
         if step.kind != "text":
             match = self._label_match(step, text, dynamic)
             if match is None:
@@ -168,6 +241,25 @@ class DialogueEngine:
         if len(text) > MAX_TEXT:
             return TurnResult(position, problem="text_too_long")
         return self._answer(position, step, deepcopy(position.values), (), text, facts, dynamic)
+
+    def _parse(self, step: Step, text: str, known: Mapping[str, object], parsers: Parsers) -> object:
+        """The value of a `parse` step's text, or a Refusal naming the step's `invalid` message."""
+        limit = known.get(step.maximum) if isinstance(step.maximum, str) else step.maximum
+        refusal = Refusal(step.invalid or "", {"limit": limit if limit is not None else ""})
+        if step.parse == "number":
+            cleaned = text.strip()
+            if not (cleaned.isascii() and cleaned.isdigit()) or len(cleaned) > 12:
+                return refusal
+            number = int(cleaned)
+            bound = int(limit) if isinstance(limit, int | str) and str(limit).isdigit() else None
+            return number if step.minimum <= number and (bound is None or number <= bound) else refusal
+        if step.parse == "line":
+            line = " ".join(text.split())
+            return line if line and isinstance(limit, int) and len(line) <= limit else refusal
+        parser = parsers.get(step.parse or "")
+        if parser is None:
+            raise LookupError(f"no parser {step.parse!r} for step {step.id!r}")
+        return parser(text)
 
     def _label_match(self, step: Step, text: str, dynamic: DynamicOptions) -> str | None:
         """A typed answer that is exactly one option's label counts as that tap (multi: no)."""
@@ -188,6 +280,8 @@ class DialogueEngine:
         text: str | None,
         facts: Mapping[str, object],
         dynamic: DynamicOptions,
+        *,
+        value: object = None,
     ) -> TurnResult:
         answers_log = tuple(
             AnswerRecord(position.person_id, position.run_id, position.dialogue, step.id, option=k)
@@ -195,14 +289,18 @@ class DialogueEngine:
         ) or (AnswerRecord(position.person_id, position.run_id, position.dialogue, step.id, text=text),)
         values.pop(HEARD_KEY, None)  # any answer settles what was heard in typed text
         recorded = values.setdefault("answers", {})
-        recorded[step.id] = list(keys) if step.kind == "multi" else (keys[0] if keys else text)
+        if step.kind == "multi":
+            recorded[step.id] = list(keys)
+        else:
+            recorded[step.id] = keys[0] if keys else (text if value is None else value)
         if step.store and keys:
             values.setdefault("profile", {})[step.store] = keys[0]
         moved = _replace(position, values=values)
         replies: list[Reply] = []
         finished: list[str] = []
+        done: dict[str, Any] = {}
         state = self.machines[position.dialogue].advance(step.id, _facts(facts, values))
-        moved = self._settle(_replace(moved, state=state), facts, dynamic, replies, finished)
+        moved = self._settle(_replace(moved, state=state), facts, dynamic, replies, finished, done)
         return TurnResult(
             moved,
             answers=answers_log,
@@ -210,6 +308,7 @@ class DialogueEngine:
             answered_step=step.id,
             chosen=keys,
             finished=tuple(finished),
+            done_values=done,
         )
 
     def note(
@@ -263,13 +362,49 @@ class DialogueEngine:
 
     # -- moving through steps -----------------------------------------------------------------
 
-    def _enter_dialogue(self, position: Position, dialogue: Dialogue) -> Position:
+    def _enter_dialogue(
+        self, position: Position, dialogue: Dialogue, given: Mapping[str, object] | None = None
+    ) -> Position:
         values = deepcopy(position.values)
         run_id = position.run_id
-        if dialogue.new_run or run_id == 0:
+        if dialogue.aside:
+            # The interrupted position waits inside the aside's values; an aside begun inside
+            # another aside takes over what that one would have resumed.
+            current = self.dialogues.get(position.dialogue)
+            if current is not None and current.aside:
+                resume = values.get(RESUME_KEY)
+            else:
+                resume = {
+                    "dialogue": position.dialogue,
+                    "state": position.state,
+                    "values": values,
+                    "run_id": run_id,
+                }
+            values = {"profile": values.get("profile", {}), GIVEN_KEY: dict(given or {}), RESUME_KEY: resume}
+        elif dialogue.new_run or run_id == 0:
             run_id += 1
             values = {"profile": values.get("profile", {})}
+        if given and not dialogue.aside:
+            values[GIVEN_KEY] = dict(given)
         return _replace(position, dialogue=dialogue.id, state=dialogue.start, values=values, run_id=run_id)
+
+    def _resume(self, position: Position, dynamic: DynamicOptions, replies: list[Reply]) -> Position:
+        """The position an aside interrupted, with its question asked again (idle: nothing)."""
+        resume = position.values.get(RESUME_KEY)
+        if not isinstance(resume, dict) or resume.get("dialogue") not in self.dialogues:
+            values = {"profile": position.values.get("profile", {})}
+            return _replace(position, dialogue=IDLE_DIALOGUE, state=END, values=values)
+        back = _replace(
+            position,
+            dialogue=resume["dialogue"],
+            state=resume["state"],
+            values=resume["values"],
+            run_id=resume["run_id"],
+        )
+        step = self.current_step(back)
+        if step is not None and step.kind != "info":
+            replies.append(self._prompt(back.dialogue, step, back.values, dynamic))
+        return back
 
     def _settle(
         self,
@@ -278,12 +413,17 @@ class DialogueEngine:
         dynamic: DynamicOptions,
         replies: list[Reply],
         finished: list[str],
+        done: dict[str, Any],
     ) -> Position:
         """Walk through info steps and finished dialogues until a question (or idleness)."""
         for _ in range(100):  # the validator forbids loops of info steps; this guards anyway
             dialogue = self.dialogues[position.dialogue]
             if position.state == END:
                 finished.append(dialogue.id)
+                done.clear()
+                done.update(deepcopy(position.values))
+                if dialogue.aside:
+                    return self._resume(position, dynamic, replies)
                 following = self._then(dialogue, _facts(facts, position.values))
                 if following is None:
                     return position
@@ -312,14 +452,28 @@ class DialogueEngine:
     def _prompt(
         self, dialogue_id: str, step: Step, values: Mapping[str, Any], dynamic: DynamicOptions
     ) -> Prompt:
-        selected = set(values.get("selected", {}).get(step.id, []))
-        options = tuple(OptionView(o.key, o.label, o.key in selected) for o in self._options(step, dynamic))
+        selected = set(_ticked(step, values))
+        options = tuple(
+            OptionView(o.key, o.label, o.key in selected or o.locked, o.locked)
+            for o in self._options(step, dynamic)
+        )
         return Prompt(dialogue_id, step.id, step.template, step.kind, options, step.optional)
+
+
+def _ticked(step: Step, values: Mapping[str, Any]) -> list[str]:
+    """What a multi step shows ticked: the ticks so far, or, asked again, what was answered."""
+    ticking = values.get("selected", {})
+    if step.id in ticking:
+        return list(ticking[step.id])
+    answered = values.get("answers", {}).get(step.id)
+    submits = {o.key for o in step.options if o.submit}
+    return [k for k in answered if k not in submits] if isinstance(answered, list) else []
 
 
 def _facts(facts: Mapping[str, object], values: Mapping[str, Any]) -> dict[str, object]:
     """What conditions see: the person's profile, then this run's answers."""
     merged: dict[str, object] = dict(facts)
+    merged.update(values.get(GIVEN_KEY, {}))
     merged.update(values.get("profile", {}))
     merged.update(values.get("answers", {}))
     return merged

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from bot.domain import AnswerRecord, Position
 
@@ -16,9 +16,14 @@ MAX_TEXT = 1000
 
 @dataclass(frozen=True)
 class Begin:
-    """Start a dialogue from its first step (a /check, or the first /start)."""
+    """Start a dialogue from its first step (a /check, or the first /start).
+
+    `given`: values the caller knows at the start (the session being moved); conditions and
+    bounds may name them, and the finish action reads them back. JSON values only.
+    """
 
     dialogue: str
+    given: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class OptionView:
     key: str
     label: Mapping[str, str]
     selected: bool = False
+    #: Always selected and cannot be untied (the champion who schedules a session runs it).
+    locked: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,8 +76,18 @@ class Notice:
     template: str
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a text did not parse: a message id and what it may show (the bound as `limit`)."""
+
+    template: str
+    context: Mapping[str, object] = field(default_factory=dict)
+
+
 Reply = Prompt | Notice
 Problem = Literal[
+    "invalid_value",
+    "locked",
     "stale",
     "unknown_option",
     "tap_expected",
@@ -94,6 +111,13 @@ class TurnResult:
     chosen: tuple[str, ...] = ()
     toggled: bool = False
     finished: tuple[str, ...] = field(default_factory=tuple)
+    #: Set with the problem "invalid_value": what to tell the person.
+    refusal: Refusal | None = None
+    #: The values of the last dialogue that finished in this turn (an aside's answers and given
+    #: values, which the caller's finish action needs after the person went back to where they were).
+    done_values: Mapping[str, Any] = field(default_factory=dict)
+    #: The dialogue a "stop" option (or `stop()`) ended, if any.
+    stopped: str | None = None
 
     @property
     def changed(self) -> bool:

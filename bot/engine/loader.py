@@ -7,15 +7,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.engine.spec import END, LANGUAGES, UNDERSTAND, Condition, Dialogue, Option, Rule, Step
+from bot.engine.spec import (
+    BUILTIN_PARSERS,
+    END,
+    LANGUAGES,
+    UNDERSTAND,
+    Condition,
+    Dialogue,
+    Option,
+    Rule,
+    Step,
+)
 from bot.engine.yaml_lines import LineDict, LineList, YamlError, load_yaml
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KINDS = ("choice", "multi", "text", "info")
 _STEP_KEYS = {"id", "kind", "ask", "topic", "options", "options_from", "store", "optional", "next"}
 _STEP_KEYS |= {"understand"}  # what a text step hears in typed text (bot/typed_answers.py)
-_OPTION_KEYS = {"key", "label", "flags", "gaps", "exclusive"}
-_DIALOGUE_KEYS = {"id", "start", "steps", "then", "on_finish", "new_run", "description"}
+_STEP_KEYS |= {"parse", "min", "max", "invalid"}  # a text step that reads a value
+_OPTION_KEYS = {"key", "label", "flags", "gaps", "exclusive", "submit", "stop"}
+_DIALOGUE_KEYS = {"id", "start", "steps", "then", "on_finish", "new_run", "aside", "description"}
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,8 @@ def _option(node: Any, line: int, report: _Collector) -> Option | None:
         flags=_strings(node.get("flags"), _line(node, "flags"), report, "flags"),
         gaps=_strings(node.get("gaps"), _line(node, "gaps"), report, "gaps"),
         exclusive=bool(node.get("exclusive", False)),
+        submit=bool(node.get("submit", False)),
+        stop=bool(node.get("stop", False)),
         line=line,
     )
 
@@ -161,6 +174,7 @@ def _step(node: Any, line: int, report: _Collector) -> Step | None:  # noqa: C90
             f"step {step_id!r}: `understand` takes {', '.join(UNDERSTAND)} and only on a text step",
         )
         understand = None
+    parse = _parse(node, kind, step_id, report)
     next_rules = _rules(node.get("next"), _line(node, "next"), report)
     if not next_rules:
         report.add(line, f"step {step_id!r} needs `next` (a step id or `end`)")
@@ -176,9 +190,36 @@ def _step(node: Any, line: int, report: _Collector) -> Step | None:  # noqa: C90
         optional=bool(node.get("optional", False)),
         next=next_rules,
         understand=understand,
+        parse=parse,
+        minimum=int(node["min"]) if isinstance(node.get("min"), int) else 0,
+        maximum=node.get("max") if isinstance(node.get("max"), int | str) else None,
+        invalid=node.get("invalid") if isinstance(node.get("invalid"), str) else None,
         topic=_labels(node["topic"], _line(node, "topic"), report, "topic") if "topic" in node else {},
         line=line,
     )
+
+
+def _parse(node: Any, kind: str, step_id: str, report: _Collector) -> str | None:
+    """`parse`, `min`, `max` and `invalid` of a text step that reads a value; the parser's name is
+    checked against the known ones by the validator (callers add their own)."""
+    parse = node.get("parse")
+    used = sorted(k for k in ("min", "max", "invalid") if k in node)
+    if parse is None:
+        for key in used:
+            report.add(_line(node, key), f"step {step_id!r}: `{key}` only goes with `parse`")
+        return None
+    if not isinstance(parse, str) or kind != "text":
+        report.add(_line(node, "parse"), f"step {step_id!r}: `parse` takes a parser's name, on a text step")
+        return None
+    if "min" in node and (not isinstance(node["min"], int) or isinstance(node["min"], bool)):
+        report.add(_line(node, "min"), f"step {step_id!r}: `min` must be a whole number")
+    if "max" in node and (isinstance(node["max"], bool) or not isinstance(node["max"], int | str)):
+        report.add(_line(node, "max"), f"step {step_id!r}: `max` must be a whole number or an answer's id")
+    if parse in BUILTIN_PARSERS and "invalid" not in node:
+        report.add(_line(node, "parse"), f"step {step_id!r}: `parse: {parse}` needs `invalid: <message>`")
+    if parse == "line" and not isinstance(node.get("max"), int):
+        report.add(_line(node, "parse"), f"step {step_id!r}: `parse: line` needs `max: <length>`")
+    return parse
 
 
 def parse_dialogue(path: Path) -> tuple[Dialogue | None, list[ContentProblem]]:
@@ -219,6 +260,7 @@ def parse_dialogue(path: Path) -> tuple[Dialogue | None, list[ContentProblem]]:
         then=_rules(root.get("then"), root.line_of("then"), report),
         on_finish=root.get("on_finish") if isinstance(root.get("on_finish"), str) else None,
         new_run=bool(root.get("new_run", False)),
+        aside=bool(root.get("aside", False)),
         file=path,
         line=root.line_of("start"),
     )

@@ -13,6 +13,9 @@ from typing import Literal
 StepKind = Literal["choice", "multi", "text", "info"]
 #: What a text step may `understand` in what is typed: the coach's own topics (fears, causes).
 UNDERSTAND = ("topics",)
+#: What a text step may `parse` by itself; the caller may supply more parsers by name (a date and
+#: time needs a clock and a zone, which the engine does not have).
+BUILTIN_PARSERS = ("number", "line")
 END = "end"
 LANGUAGES = ("nl", "en")
 
@@ -53,6 +56,11 @@ class Option:
     flags: tuple[str, ...] = ()
     gaps: tuple[str, ...] = ()
     exclusive: bool = False
+    #: On a multi step: choosing it answers the step at once with this option alone ("the whole
+    #: organisation" instead of ticking departments and then "done").
+    submit: bool = False
+    #: Choosing it stops the dialogue as /cancel would (a "No, stop" under a summary).
+    stop: bool = False
     line: int = 0
 
 
@@ -72,6 +80,15 @@ class Step:
     #: `understand: topics` on a text step: what is typed is heard, echoed and, once confirmed,
     #: joins the answers as topics (the text itself is not kept); None: the text is the answer.
     understand: str | None = None
+    #: `parse: <name>` on a text step: the text must read as a value (a number, a short line, or
+    #: what a caller-supplied parser reads, such as a date and time); the value is the answer.
+    parse: str | None = None
+    #: Bounds of a `number` (whole numbers from `min` to `max`) or the longest `line`; `max` may
+    #: name an earlier answer or given value instead of a number ("no more than came").
+    minimum: int = 0
+    maximum: int | str | None = None
+    #: The message that says why a parsed text was refused; it gets the bound as `limit`.
+    invalid: str | None = None
     line: int = 0
 
     def option(self, key: str) -> Option | None:
@@ -92,6 +109,9 @@ class Dialogue:
     then: tuple[Rule, ...] = ()
     on_finish: str | None = None
     new_run: bool = False
+    #: An aside (scheduling a session) runs beside the dialogue the person was in: that one is
+    #: kept in the position and resumes where it stood when the aside ends or is stopped.
+    aside: bool = False
     file: Path = Path()
     line: int = 0
 

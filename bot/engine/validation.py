@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Mapping
 from bot.engine.choice_token import CALLBACK_DATA_LIMIT, LARGEST_VERSION, token_size
 from bot.engine.events import DONE
 from bot.engine.loader import ContentProblem
-from bot.engine.spec import END, LANGUAGES, Dialogue, Step
+from bot.engine.spec import BUILTIN_PARSERS, END, LANGUAGES, Dialogue, Step
 
 #: The longest key a dynamic option (a department) gets: "d" + its id.
 DYNAMIC_KEY_EXAMPLE = f"d{LARGEST_VERSION}"
@@ -24,8 +24,12 @@ def check_dialogues(
     option_sources: Collection[str],
     finish_actions: Collection[str],
     stores: Collection[str],
+    parsers: Collection[str] = (),
 ) -> list[ContentProblem]:
-    """Every problem that would otherwise reach a person at run time."""
+    """Every problem that would otherwise reach a person at run time.
+
+    `parsers`: the names of the caller's parsers for `parse:` text steps, besides the engine's own.
+    """
     problems: list[ContentProblem] = []
     for dialogue in dialogues.values():
         problems.extend(
@@ -39,6 +43,35 @@ def check_dialogues(
                 stores,
             )
         )
+        problems.extend(_check_values(dialogue, template_exists, {*BUILTIN_PARSERS, *parsers}))
+    return problems
+
+
+def _check_values(
+    dialogue: Dialogue, template_exists: Callable[[str, str], bool], parsers: Collection[str]
+) -> list[ContentProblem]:
+    """Parsed text steps, stop and submit options, and asides: what the engine would trip on."""
+    problems: list[ContentProblem] = []
+
+    def add(line: int, message: str) -> None:
+        problems.append(ContentProblem(dialogue.file, line, message))
+
+    if dialogue.aside and dialogue.then:
+        add(dialogue.line, "an aside returns to where the person was; it cannot have `then`")
+    for step in dialogue.steps.values():
+        if step.parse is not None and step.parse not in parsers:
+            known = ", ".join(sorted(parsers))
+            add(step.line, f"step {step.id!r}: unknown parser {step.parse!r}; use one of {known}")
+        if isinstance(step.maximum, str) and step.maximum not in dialogue.steps:
+            add(step.line, f"step {step.id!r}: `max` names unknown step {step.maximum!r}")
+        for lang in LANGUAGES:
+            if step.invalid and not template_exists(lang, step.invalid):
+                add(step.line, f"message {step.invalid!r} is missing for language {lang!r}")
+        for option in step.options:
+            if option.submit and step.kind != "multi":
+                add(option.line, f"option {option.key!r}: `submit` is for multi steps only")
+            if option.stop and step.kind not in ("choice", "multi"):
+                add(option.line, f"option {option.key!r}: `stop` is for choice and multi steps only")
     return problems
 
 

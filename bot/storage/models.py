@@ -341,27 +341,11 @@ class NudgeRow(Base):
     )
 
 
-class SessionDraftRow(Base):
-    """A guided champion dialogue in progress (scheduling, moving, reporting); survives restarts."""
-
-    __tablename__ = "session_drafts"
-
-    person_id: Mapped[int] = mapped_column(
-        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    )
-    flow: Mapped[str] = mapped_column(String(16))
-    step: Mapped[str] = mapped_column(String(24))
-    values: Mapped[dict[str, Any]] = mapped_column(JSON)
-    version: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 invites_table = _table(InviteRow)
 inspiration_sessions_table = _table(InspirationSessionRow)
 session_departments_table = _table(SessionDepartmentRow)
 session_champions_table = _table(SessionChampionRow)
 nudges_table = _table(NudgeRow)
-session_drafts_table = _table(SessionDraftRow)
 
 # -- commitments (migration 0006) --------------------------------------------------------------------
 
@@ -402,6 +386,5 @@ PERSON_TABLES = (
     *PERSON_TABLES,
     nudges_table,
     session_champions_table,
-    session_drafts_table,
     commitments_table,
 )

@@ -17,7 +17,6 @@ from bot.storage.answers import AnswerRepository
 from bot.storage.assessments import AssessmentRepository
 from bot.storage.commitments import CommitmentRepository
 from bot.storage.departments import DepartmentRepository
-from bot.storage.drafts import DraftRepository
 from bot.storage.inspiration_sessions import SessionRepository
 from bot.storage.invites import InviteRepository
 from bot.storage.models import (
@@ -83,10 +82,6 @@ class UnitOfWork:
     @cached_property
     def nudges(self) -> NudgeRepository:
         return NudgeRepository(self._session)
-
-    @cached_property
-    def drafts(self) -> DraftRepository:
-        return DraftRepository(self._session)
 
     @cached_property
     def commitments(self) -> CommitmentRepository:
