@@ -34,7 +34,13 @@ async def report_command(
     try:
         await database.ensure_schema()
         report = await build_report(
-            database, catalog, lang=lang, min_group=settings.min_group, zone=settings.timezone, months=months
+            database,
+            catalog,
+            lang=lang,
+            min_group=settings.min_group,
+            zone=settings.timezone,
+            months=months,
+            refresh_hours=settings.report_refresh_hours,
         )
     finally:
         await database.dispose()

@@ -115,6 +115,21 @@ class PersonRow(Base):
     recheck_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class ReleasedFiguresRow(Base):
+    """One batch of released report figures (bot.reports.releases), kept as published.
+
+    Anonymous aggregates only (counts per group and category, no person ids); /forget leaves them.
+    The batch number is taken as max + 1 by whoever releases, so two reports releasing at the same
+    moment collide on the key and the second one starts over against the first one's release.
+    """
+
+    __tablename__ = "released_figures"
+
+    batch: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    released_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class PositionRow(Base):
     """Where a person stands in their current dialogue; `version` is the optimistic lock."""
 
@@ -232,6 +247,7 @@ assessments_table = _table(AssessmentRow)
 assessment_findings_table = _table(AssessmentFindingRow)
 processed_updates_table = _table(ProcessedUpdateRow)
 send_slots_table = _table(SendSlotRow)
+released_figures_table = _table(ReleasedFiguresRow)
 revisions_table = _table(RevisionRow)
 
 #: Every table holding a person's data by person_id, children first, for forget_person (the findings
