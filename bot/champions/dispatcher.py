@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from bot.champions.clock import SYSTEM_CLOCK, Clock
 from bot.champions.compose import Composer, SessionView, language_of, session_view
@@ -43,6 +44,11 @@ from bot.champions.nudges import plan_rechecks
 from bot.content.catalog import Catalog
 from bot.conversation import Message
 from bot.domain import AudienceFigures, InspirationSession, NudgeKind, NudgeStatus
+from bot.reports.aggregates import month_starts
+from bot.reports.audience import audience_figures
+from bot.reports.publishing import released_months
+from bot.reports.releases import Release
+from bot.reports.report import DEFAULT_MONTHS, categories_of
 from bot.settings import Settings
 from bot.storage.database import Database
 from bot.storage.nudges import NudgeTarget
@@ -161,6 +167,7 @@ class Dispatcher:
         self.batch = batch or max(10, min(500, int(settings.send_rate * BATCH_SECONDS)))
         self.lease = timedelta(seconds=settings.nudge_lease_seconds)
         self.composer = Composer(catalog, settings)
+        self.catalog = catalog
         self._concurrency = concurrency
         self._next_recheck_plan: datetime | None = None
         self._sweeping = asyncio.Lock()
@@ -205,6 +212,20 @@ class Dispatcher:
 
     # -- preparing -------------------------------------------------------------------------------
 
+    async def _current_release(self, now: datetime) -> Release | None:
+        """The current month's released report figures (released now if due), for prep briefs."""
+        releases, _ = await released_months(
+            self.database,
+            categories_of(self.catalog.knowledge),
+            min_group=self.settings.min_group,
+            zone=self.settings.timezone,
+            months=DEFAULT_MONTHS,
+            refresh_hours=self.settings.report_refresh_hours,
+            now=now,
+        )
+        current = month_starts(now, 1, self.settings.timezone)[0].astimezone(ZoneInfo(self.settings.timezone))
+        return releases[-1] if releases and releases[-1].period == current.date() else None
+
     async def _prepare(self, ids: Sequence[int], now: datetime) -> _Batch:
         """Reads everything the messages need in one read-only transaction, then decides each."""
         batch = _Batch()
@@ -218,11 +239,17 @@ class Dispatcher:
                     sessions[session_id] = found
             names = {d.id: d.name for d in await repo.departments.departments()} if sessions else {}
             holders = {h.person_id: h for h in await repo.roles.role_holders()} if sessions else {}
-            figures: dict[int, AudienceFigures] = {}
-            for target in targets:
-                sid = target.nudge.session_id
-                if target.nudge.kind == NudgeKind.BRIEF and sid in sessions and sid not in figures:
-                    figures[sid] = await repo.assessments.audience_figures(sessions[sid].department_ids)
+        figures: dict[int, AudienceFigures] = {}
+        briefed = {
+            t.nudge.session_id
+            for t in targets
+            if t.nudge.kind == NudgeKind.BRIEF and t.nudge.session_id in sessions
+        }
+        if briefed:
+            release = await self._current_release(now)
+            for sid in briefed:
+                assert sid is not None
+                figures[sid] = audience_figures(release, sessions[sid].department_ids)
         superseded = _superseded_briefs(targets)
         for target in targets:
             session = sessions.get(target.nudge.session_id or -1)
