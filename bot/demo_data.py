@@ -157,6 +157,7 @@ async def fill(
                     "role": "employee",
                     "standing": standing,
                     "department_id": None if index is None else department_ids[index],
+                    "vouched_department_id": None if index is None else department_ids[index],
                     "consent": True,
                     "created_at": when[0] - timedelta(minutes=5),
                 }

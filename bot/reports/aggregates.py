@@ -19,6 +19,14 @@ Department
     The department copied into the assessment when it was made, so history survives a move; "none"
     is kept apart (as None) and ends up in "other departments".
 
+Vouched for (issue 14, puppets)
+    A person's standing counts only when its assessment's department is the one an admin or
+    champion vouched for (people.vouched_department_id, set by a department invite). Anyone else
+    (a self-declared member, a puppet account, someone who moved themselves) still gets their own
+    advice but is in no figure: lifting a group over COACHBOT_MIN_GROUP takes an admin's help.
+    The check is on the assessment in force, after the window picks it, so a self-made move does
+    not leave an older answer counting in the old department.
+
 Fears and causes
     Rows of `assessment_findings`; one GROUP BY turns them into a 0/1 column per counted id for each
     assessment (finding_flags), so the rest of the query treats them like the phase columns.
@@ -99,6 +107,8 @@ class RawCounts:
     onboarded: dict[Department, int] = field(default_factory=dict)
     """Department (their current one) -> people who completed onboarding (gave consent)."""
     departments: dict[int, str] = field(default_factory=dict)
+    ids: dict[int, dict[Department, list[int]]] = field(default_factory=dict)
+    """Month index -> department -> ids of the assessments counted there (no answers)."""
 
 
 def month_starts(now: datetime, count: int, zone: str) -> list[datetime]:
@@ -185,9 +195,13 @@ async def collect(
             for i in range(len(_findings(categories)))
         ),
     ]
+    people = people_table
+    vouched = case((people.c.vouched_department_id == a.c.department_id, 1), else_=0)
     base = (
-        select(*picked, month_index.label("mi"))
-        .select_from(a.outerjoin(found, found.c.assessment_id == a.c.id))
+        select(*picked, vouched.label("vouched"), month_index.label("mi"))
+        .select_from(
+            a.outerjoin(found, found.c.assessment_id == a.c.id).join(people, people.c.id == a.c.person_id)
+        )
         .where(a.c.assessed_at <= now)
         .subquery("base")
     )
@@ -217,7 +231,7 @@ async def collect(
             func.sum(_flag(rec.c.assessed_at >= cutoff)).label("active"),
             *(expression.label(f"c{i}") for i, (_, expression) in enumerate(columns)),
         )
-        .where(or_(rec.c.next_mi.is_(None), rec.c.next_mi > rec.c.mi))
+        .where(or_(rec.c.next_mi.is_(None), rec.c.next_mi > rec.c.mi), rec.c.vouched == 1)
         .group_by(rec.c.mi, rec.c.next_mi, rec.c.department_id)
         .subquery("spans")
     )
@@ -241,6 +255,23 @@ async def collect(
         .group_by(month_rows.c.m, spans.c.department_id)
     )
     current = len(starts)
+    # Which assessments stand behind each month and department: ids only (no answers), so a new
+    # release can be checked against the groups earlier releases described (bot.reports.releases).
+    members = (
+        select(month_rows.c.m, rec.c.department_id, rec.c.id)
+        .select_from(
+            rec.join(
+                month_rows,
+                and_(
+                    rec.c.mi <= month_rows.c.m,
+                    or_(rec.c.next_mi.is_(None), rec.c.next_mi > month_rows.c.m),
+                ),
+            )
+        )
+        .where(or_(rec.c.next_mi.is_(None), rec.c.next_mi > rec.c.mi), rec.c.vouched == 1)
+    )
+    for row in (await connection.execute(members)).mappings():
+        raw.ids.setdefault(int(row["m"]) - 1, {}).setdefault(row["department_id"], []).append(int(row["id"]))
     for row in (await connection.execute(query)).mappings():
         index = int(row["m"]) - 1
         department = row["department_id"]
@@ -251,8 +282,9 @@ async def collect(
         if index == current - 1:
             raw.active[department] = int(row["active"] or 0)
 
-    people = people_table
-    onboarded = select(people.c.department_id, func.count().label("n")).where(people.c.consent.is_(true()))
+    onboarded = select(people.c.department_id, func.count().label("n")).where(
+        people.c.consent.is_(true()), people.c.vouched_department_id == people.c.department_id
+    )
     for row in (await connection.execute(onboarded.group_by(people.c.department_id))).mappings():
         raw.onboarded[row["department_id"]] = int(row["n"])
     for row in (

@@ -25,6 +25,7 @@ Language-free: labels are added by bot.reports.report when a release is shown.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -71,6 +72,8 @@ class Release:
     totals: Mapping[str, int]
     families: Mapping[str, FamilyRelease]
     participation: tuple[ParticipationRelease, ...] = ()
+    ids: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    """Row -> ids of the assessments it counted (no answers), to compare later releases' groups."""
 
     def block(self, family: str) -> Block | None:
         """The family as a Block with its published hidden cells, for protecting later releases."""
@@ -107,8 +110,7 @@ def decide(
     frozen = sorted((r for r in earlier if r.period in window), key=lambda r: (r.released_at, r.period))
     shown: dict[date, Release] = {}
     for release in frozen:
-        if release.kind == CLOSED or raw.months.index(release.period) == current:
-            shown[release.period] = release  # the latest of each period wins
+        shown[release.period] = release  # the latest of each period; a closed one is never followed
     plans: list[MonthPlan] = []
     for index, period in enumerate(raw.months):
         existing = shown.get(period)
@@ -123,11 +125,27 @@ def decide(
     if not plans:
         return Decision([shown[p] for p in raw.months if p in shown], [])
 
+    candidate_ids = [_ids_of(raw, plan) for plan in plans]
+    small = new_atoms([r.ids for r in frozen], candidate_ids)
     figures: list[dict[str, FamilyRelease]] = [{} for _ in plans]
     for spec in specs:
-        old = [b for r in frozen if (b := r.block(spec.id)) is not None and b.categories == spec.categories]
+        old = [
+            (number, b)
+            for number, r in enumerate(frozen)
+            if (b := r.block(spec.id)) is not None and b.categories == spec.categories
+        ]
         new = [block_for(raw, plan, spec) for plan in plans]
-        protect([*old, *new], min_group, frozen=len(old))
+        numbered = [*old, *((len(frozen) + i, b) for i, b in enumerate(new))]
+        for _ in range(ZERO_ROUNDS):
+            protect([b for _, b in old] + new, min_group, frozen=len(old))
+            extra = zero_pins(small, dict(numbered), first_new=len(frozen))
+            if not extra:
+                break
+            for number, cell in extra:
+                new[number - len(frozen)].hidden.add(cell)
+        else:
+            for block in new:
+                block.hidden.update(block.cells())
         for position, block in enumerate(new):
             figures[position][spec.id] = FamilyRelease(
                 spec.categories, dict(block.counts), frozenset(block.hidden)
@@ -136,6 +154,7 @@ def decide(
     for position, plan in enumerate(plans):
         period = raw.months[plan.index]
         is_open = plan.index == current
+        ids = candidate_ids[position]
         release = Release(
             period=period,
             kind=OPEN if is_open else CLOSED,
@@ -145,10 +164,115 @@ def decide(
             totals=dict(plan.totals),
             families=figures[position],
             participation=participation(raw, plan, min_group) if is_open else (),
+            ids=ids,
         )
+        if not separate_groups([r for r in frozen if r.period == period], release, min_group):
+            continue  # keep showing the month's last release: this one would single people out
         made.append(release)
         shown[period] = release
     return Decision([shown[p] for p in raw.months if p in shown], made)
+
+
+#: Rounds of hiding zeros that, combined across releases, would pin a small group (then all).
+ZERO_ROUNDS = 6
+
+Place = tuple[int, str]
+
+
+def _ids_of(raw: RawCounts, plan: MonthPlan) -> dict[str, frozenset[int]]:
+    by_department = raw.ids.get(plan.index, {})
+    ids = {
+        row: frozenset(i for d in plan.members[row] for i in by_department.get(d, ())) for row in plan.rows
+    }
+    ids[ORG] = frozenset(i for found in by_department.values() for i in found)
+    return ids
+
+
+def _atoms(releases: Sequence[Mapping[str, frozenset[int]]]) -> dict[frozenset[Place], frozenset[int]]:
+    """Assessments grouped by the published rows they sit in (release number, row)."""
+    signature: dict[int, set[Place]] = defaultdict(set)
+    for number, ids in enumerate(releases):
+        for row, members in ids.items():
+            for assessment in members:
+                signature[assessment].add((number, row))
+    groups: dict[frozenset[Place], set[int]] = defaultdict(set)
+    for assessment, places in signature.items():
+        groups[frozenset(places)].add(assessment)
+    return {places: frozenset(members) for places, members in groups.items()}
+
+
+def new_atoms(
+    before: Sequence[Mapping[str, frozenset[int]]], candidates: Sequence[Mapping[str, frozenset[int]]]
+) -> list[frozenset[Place]]:
+    """Where the atoms (see separate_groups) that the candidates create sit, whatever their size:
+    a large atom pinned by zeros pins its count in the rows it shares with small ones."""
+    old = set(_atoms(before).values())
+    return [
+        places
+        for places, members in _atoms([*before, *candidates]).items()
+        if members not in old and any(number >= len(before) for number, _ in places)
+    ]
+
+
+def _zeros(block: Block, row: str) -> set[str]:
+    return {c for c in block.categories if (row, c) not in block.hidden and block.value((row, c)) == 0}
+
+
+def zero_pins(
+    atoms: Sequence[frozenset[Place]], blocks: Mapping[int, Block], first_new: int
+) -> list[tuple[int, Cell]]:
+    """Shown zeros of new releases to hide, because together with zeros elsewhere they leave a small
+    group a single possible category of a measure (issue 14's months compared: "nobody in IT
+    chose A or B in September, nobody chose C in October", so the few counted both times chose D).
+
+    Zeros of one single row that already leave one category are a unanimous group of at least k
+    ("all of IT chose D"), which is shown on purpose; only combinations are hidden.
+    """
+    hide: list[tuple[int, Cell]] = []
+    for places in atoms:
+        rows = [(number, row) for number, row in places if number in blocks]
+        if not rows:
+            continue
+        width = len(blocks[rows[0][0]].categories)
+        excluded = set().union(*(_zeros(blocks[n], r) for n, r in rows))
+        if width - len(excluded) > 1:
+            continue
+        if any(width - len(_zeros(blocks[n], r)) <= 1 for n, r in rows):
+            continue
+        for number, row in rows:
+            if number >= first_new:
+                hide.extend((number, (row, c)) for c in _zeros(blocks[number], row))
+    return hide
+
+
+def separate_groups(before: Sequence[Release], candidate: Release, min_group: int) -> bool:
+    """Whether releasing `candidate` after `before` (the same month's earlier releases) keeps every
+    group a reader can single out at 0 or at least `min_group` people.
+
+    A reader who knows who joined, left, moved or was erased between two releases of a month can
+    tell apart the assessments that sit in exactly the same published rows (an *atom*: "in IT in
+    the first release, gone in the second"). The cells protect groups, not atoms, so the zeros and
+    totals of two releases combined can pin an atom's answers (issue 14's newcomer, an erasure, or
+    rows folded differently). A release that makes a new atom of 1..k-1 people is not made; the
+    month's last release stays shown until enough has changed.
+    """
+    if not before:
+        return True
+    releases = [*before, candidate]
+
+    def atoms(upto: int) -> set[frozenset[int]]:
+        signature: dict[int, set[tuple[int, str]]] = defaultdict(set)
+        for number, release in enumerate(releases[:upto]):
+            for row, ids in release.ids.items():
+                for assessment in ids:
+                    signature[assessment].add((number, row))
+        groups: dict[frozenset[tuple[int, str]], set[int]] = defaultdict(set)
+        for assessment, places in signature.items():
+            groups[frozenset(places)].add(assessment)
+        return {frozenset(members) for members in groups.values()}
+
+    old = atoms(len(before))
+    return all(len(atom) >= min_group for atom in atoms(len(releases)) - old)
 
 
 def participation(raw: RawCounts, plan: MonthPlan, min_group: int) -> tuple[ParticipationRelease, ...]:
@@ -202,6 +326,7 @@ def to_json(release: Release) -> dict[str, Any]:
             for family, figures in release.families.items()
         },
         "participation": [[p.key, p.onboarded, p.respondents, p.active] for p in release.participation],
+        "ids": {row: sorted(ids) for row, ids in release.ids.items()},
     }
 
 
@@ -226,4 +351,5 @@ def from_json(data: Mapping[str, Any]) -> Release:
             ParticipationRelease(str(key), onboarded, int(respondents), active)
             for key, onboarded, respondents, active in data["participation"]
         ),
+        ids={row: frozenset(ids) for row, ids in data["ids"].items()},
     )

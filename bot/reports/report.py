@@ -21,7 +21,7 @@ from bot.reports.aggregates import OTHER_LENS, Categories, RawCounts, month_star
 from bot.reports.anonymity import ORG, OTHER
 from bot.reports.measures import NAMED, NOT_NAMED, PHASE_MODELS, FamilySpec, family_specs
 from bot.reports.publishing import released_months
-from bot.reports.releases import Release, decide
+from bot.reports.releases import CLOSED, Release, decide
 from bot.storage.database import Database
 
 #: Months the trend covers, the current one included.
@@ -83,6 +83,10 @@ class Month:
     label: str
     rows: tuple[Row, ...]
     """The organisation first, then departments (largest first), "other departments" last."""
+    released_at: datetime | None = None
+    """When these figures were released (bot.reports.releases); every later report shows them as they were."""
+    closed: bool = True
+    """False for the current month, whose figures stand as of `released_at`; True: as of the month's end."""
 
     def row(self, key: str) -> Row | None:
         return next((row for row in self.rows if row.key == key), None)
@@ -253,7 +257,15 @@ def from_releases(
             Row(row, _name(row, departments, labels), release.totals[row], figures[row])
             for row in (ORG, *release.rows)
         )
-        months.append(Month(release.period, month_label(release.period, lang), rows))
+        months.append(
+            Month(
+                release.period,
+                month_label(release.period, lang),
+                rows,
+                release.released_at,
+                release.kind == CLOSED,
+            )
+        )
 
     lens = next(m for m in measures if m.id == "lens")
     weakest: dict[str, tuple[str, ...]] = {}

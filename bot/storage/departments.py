@@ -11,6 +11,7 @@ from bot.storage.models import (
     DEPARTMENT_NAME_MAX,
     assessments_table,
     departments_table,
+    invites_table,
     people_table,
     revisions_table,
     utcnow,
@@ -128,6 +129,16 @@ class DepartmentRepository(Repository):
             await self._session.execute(
                 update(table).where(table.c.department_id == department_id).values(department_id=None)
             )
+        # Vouches and department invites carry no foreign key (see migration 0005): cleared here, so
+        # a later department that gets the same id inherits neither.
+        await self._session.execute(
+            update(people_table)
+            .where(people_table.c.vouched_department_id == department_id)
+            .values(vouched_department_id=None)
+        )
+        await self._session.execute(
+            delete(invites_table).where(invites_table.c.department_id == department_id)
+        )
         count = await self._rowcount(delete(departments_table).where(departments_table.c.id == department_id))
         if count != 1:
             raise LookupError(f"no department with id {department_id}")

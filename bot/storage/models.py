@@ -113,6 +113,12 @@ class PersonRow(Base):
     # Champions (migration 0002): reminders of sessions are opt-in, re-check offers opt-out.
     session_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     recheck_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Privacy (migration 0005): the department an admin or champion vouched for (a department invite
+    # link). Reports count an assessment only when its department is this one, so accounts that
+    # merely name a department (puppets) never lift it over COACHBOT_MIN_GROUP.
+    # No foreign key: SQLite can only add one by rebuilding `people` (see migration 0005); removing
+    # a department clears it (DepartmentRepository.remove_department).
+    vouched_department_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class ReleasedFiguresRow(Base):
@@ -277,6 +283,8 @@ class InviteRow(Base):
     used_at: Mapped[datetime | None]
     #: Erasing the person erases the invite too: its label says who they are.
     used_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    #: A department invite (migration 0005): opening it puts the person in this department, vouched for.
+    department_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class InspirationSessionRow(Base):

@@ -1,4 +1,8 @@
-"""Released report figures (issue 14): what was published once is kept and answered from.
+"""Privacy (issue 14): released report figures, and departments vouched for.
+
+released_figures keeps what was published once; people.vouched_department_id and
+invites.department_id let an admin's or champion's department invite vouch for a member. Both
+are plain columns (see upgrade()).
 
 Revision ID: 0005
 Revises: 0004
@@ -21,6 +25,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Plain integers, no foreign keys: SQLite could only add one by rebuilding `people`, and dropping
+    # `people` with foreign keys on would cascade every person's answers away (see 0003).
+    # DepartmentRepository.remove_department clears both columns instead.
+    op.add_column("people", sa.Column("vouched_department_id", sa.Integer(), nullable=True))
+    op.add_column("invites", sa.Column("department_id", sa.Integer(), nullable=True))
     op.create_table(
         "released_figures",
         sa.Column("batch", sa.Integer(), autoincrement=False, nullable=False),
@@ -32,3 +41,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("released_figures")
+    # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+), never a rebuild of `people`.
+    op.drop_column("invites", "department_id")
+    op.drop_column("people", "vouched_department_id")
