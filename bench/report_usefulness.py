@@ -1,0 +1,116 @@
+"""How much the report hides in the demo organisation (issue 14, "hide less").
+
+    python bench/report_usefulness.py [--people 300] [--seed 7] [--min-group 5]
+
+Fills a fresh SQLite database like `coachbot demo-data --people 300`, releases the report once (as
+the first `coachbot report` would) and prints, per month and per department row with at least 50
+respondents, the share of its respondents whose answer sits in a hidden cell, over every measure
+(two phase models, each fear, each cause, the lens; "hidden") and over the two phase models alone
+("phases"). The target is at most 10%. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot import PROJECT_ROOT  # noqa: E402
+from bot.content.catalog import load_catalog  # noqa: E402
+from bot.demo_data import fill  # noqa: E402
+from bot.reports.anonymity import ORG  # noqa: E402
+from bot.reports.publishing import released_months  # noqa: E402
+from bot.reports.releases import Release  # noqa: E402
+from bot.reports.report import categories_of  # noqa: E402
+from bot.storage.database import Database  # noqa: E402
+
+ZONE = "Europe/Amsterdam"
+TARGET = 0.10
+LARGE = 50
+
+
+PHASES = ("presence_model", "pilot_model")
+
+
+def hidden_share(release: Release, rows: list[str], only: tuple[str, ...] = ()) -> float:
+    """Respondents in hidden cells over respondents, summed over `rows` and every measure (or `only`)."""
+    hidden = total = 0
+    for family, figures in release.families.items():
+        if only and family not in only:
+            continue
+        for row in rows:
+            total += release.totals[row]
+            hidden += sum(n for (r, _), n in figures.counts.items() if r == row and (r, _) in figures.hidden)
+    return hidden / total if total else 0.0
+
+
+async def measure(people: int, seed: int, min_group: int, now: datetime) -> list[Release]:
+    catalog = load_catalog(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge")
+    categories = categories_of(catalog.knowledge)
+    with tempfile.TemporaryDirectory() as directory:
+        database = Database(f"sqlite+aiosqlite:///{directory}/usefulness.db")
+        try:
+            await database.ensure_schema()
+            await fill(
+                database, categories, people=people, departments=8, months=6, seed=seed, now=now, zone=ZONE
+            )
+            releases, names = await released_months(
+                database, categories, min_group=min_group, zone=ZONE, months=6, refresh_hours=24, now=now
+            )
+        finally:
+            await database.dispose()
+    measure.names = names  # type: ignore[attr-defined]
+    return releases
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--people", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--min-group", type=int, default=5)
+    args = parser.parse_args()
+    now = datetime.now(UTC)
+    releases = asyncio.run(measure(args.people, args.seed, args.min_group, now))
+    names = measure.names  # type: ignore[attr-defined]
+    worst = 0.0
+    print(
+        f"demo organisation: {args.people} people, seed {args.seed}, k = {args.min_group};",
+        f"target <= {TARGET:.0%}",
+    )
+    print(f"{'month':<10} {'group':<28} {'respondents':>11} {'hidden':>8} {'phases':>8}")
+    for release in releases:
+        groups = list(release.rows)
+        month = release.period.strftime("%Y-%m")
+        share = hidden_share(release, groups or [ORG])
+        respondents = release.totals[ORG]
+        if respondents >= LARGE:
+            worst = max(worst, share)
+        phases = hidden_share(release, groups or [ORG], PHASES)
+        print(f"{month:<10} {'(month, department rows)':<28} {respondents:>11} {share:>8.1%} {phases:>8.1%}")
+        whole = hidden_share(release, [ORG])
+        print(
+            f"{'':<10} {'(whole organisation row)':<28} {respondents:>11} {whole:>8.1%} {hidden_share(release, [ORG], PHASES):>8.1%}"
+        )
+        for row in release.rows:
+            if release.totals[row] < LARGE:
+                continue
+            name = "other departments" if row == "other" else names.get(int(row[1:]), row)
+            share = hidden_share(release, [row])
+            worst = max(worst, share)
+            phases = hidden_share(release, [row], PHASES)
+            print(f"{'':<10} {name:<28} {release.totals[row]:>11} {share:>8.1%} {phases:>8.1%}")
+    print(
+        f"worst month or department with >= {LARGE} respondents: {worst:.1%}",
+        "(meets the target)" if worst <= TARGET else "(misses the target)",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
