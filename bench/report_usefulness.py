@@ -93,9 +93,9 @@ def main() -> int:
             worst = max(worst, share)
         phases = hidden_share(release, groups or [ORG], PHASES)
         print(f"{month:<10} {'(month, department rows)':<28} {respondents:>11} {share:>8.1%} {phases:>8.1%}")
-        whole = hidden_share(release, [ORG])
+        whole, whole_phases = hidden_share(release, [ORG]), hidden_share(release, [ORG], PHASES)
         print(
-            f"{'':<10} {'(whole organisation row)':<28} {respondents:>11} {whole:>8.1%} {hidden_share(release, [ORG], PHASES):>8.1%}"
+            f"{'':<10} {'(whole organisation row)':<28} {respondents:>11} {whole:>8.1%} {whole_phases:>8.1%}"
         )
         for row in release.rows:
             if release.totals[row] < LARGE:
