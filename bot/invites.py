@@ -33,6 +33,8 @@ class InviteAnswer(StrEnum):
     """What opening an invite link did; each names the reply template `champions/invite_<value>`."""
 
     ACCEPTED = "accepted"
+    DEPARTMENT = "department"
+    """A department invite: the person is now a vouched-for member of its department."""
     ALREADY = "already"
     EXPIRED = "expired"
     USED = "used"
@@ -50,7 +52,7 @@ class InviteResult:
 
     @property
     def granted(self) -> bool:
-        return self.answer == InviteAnswer.ACCEPTED
+        return self.answer in (InviteAnswer.ACCEPTED, InviteAnswer.DEPARTMENT)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,32 @@ async def create_invite(
     return NewInvite(invite_id, code, role, label, expires_at)
 
 
+async def create_department_invite(
+    repo: UnitOfWork,
+    *,
+    department_id: int,
+    created_by: int | None,
+    label: str | None,
+    now: datetime,
+    valid_days: int,
+) -> NewInvite:
+    """A link that puts whoever opens it in the department, vouched for (issue 14): only members
+    an admin or champion vouched for count in the department's figures, so accounts that merely
+    name a department cannot lift it over COACHBOT_MIN_GROUP."""
+    code = secrets.token_urlsafe(_CODE_BYTES)
+    expires_at = now + timedelta(days=valid_days)
+    invite_id = await repo.invites.add_invite(
+        code_hash=hash_code(code),
+        role=Role.EMPLOYEE,
+        label=label,
+        created_by=created_by,
+        created_at=now,
+        expires_at=expires_at,
+        department_id=department_id,
+    )
+    return NewInvite(invite_id, code, Role.EMPLOYEE, label, expires_at)
+
+
 async def accept_invite(repo: UnitOfWork, person: Person, payload: str, now: datetime) -> InviteResult:
     """Opens an invite for `person` inside the coach's transaction (their row is locked).
 
@@ -124,6 +152,12 @@ async def accept_invite(repo: UnitOfWork, person: Person, payload: str, now: dat
         return InviteResult(InviteAnswer.USED, state.role)
     if state.expires_at <= now:
         return InviteResult(InviteAnswer.EXPIRED, state.role)
+    if state.department_id is not None:
+        if await repo.invites.use_invite(digest, person.id, now) is None:
+            return InviteResult(InviteAnswer.USED, state.role)
+        await repo.people.vouch(person.id, state.department_id)
+        person.department_id = state.department_id
+        return InviteResult(InviteAnswer.DEPARTMENT, person.role)
     if outranks(person.role, state.role):
         # Nothing to give: the link stays usable for the person it was meant for.
         return InviteResult(InviteAnswer.ALREADY, person.role)
