@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -76,7 +77,9 @@ def deep_link(bot_username: str, code: str) -> str:
 
 def clean_label(text: str) -> str | None:
     """The admin's note on whom an invite is for: one line, trimmed to the column."""
-    cleaned = " ".join(text.split())[:INVITE_LABEL_MAX].strip()
+    # NUL and other control or invisible characters: PostgreSQL refuses NUL in text (issue 14).
+    visible = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    cleaned = " ".join(visible.split())[:INVITE_LABEL_MAX].strip()
     return cleaned or None
 
 

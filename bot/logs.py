@@ -66,6 +66,9 @@ def configure_logging(level: int = logging.INFO, secrets: list[str] | None = Non
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # python-telegram-bot logs every Bot API call with its parameters (message texts, invite links
+    # in them) and every update at DEBUG: held at INFO whatever the level asked for (issue 14).
+    logging.getLogger("telegram").setLevel(max(level, logging.INFO))
 
 
 _redacted: set[str] = set()

@@ -223,7 +223,7 @@ class ChampionDesk:
         person = turn.person
         if person is None or not (is_admin(person, self.settings) or person.role == Role.CHAMPION):
             return self._msg(turn, "champions_only")
-        department = await turn.repo.departments.department_by_name(" ".join(name.split()))
+        department = await turn.repo.departments.department_by_name(name)  # refuses what cannot be one
         if department is None:
             names = [d.name for d in await turn.repo.departments.departments()]
             return self._msg(turn, "invite_department_unknown", departments=names)

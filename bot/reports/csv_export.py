@@ -43,11 +43,31 @@ def _share(figure: Figure, decimal: str) -> str:
     return f"{figure.share * 100:.1f}".replace(".", decimal)
 
 
+#: A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _TextOnly:
+    """A csv writer whose text cells are never formulas: a department named `=HYPERLINK(...)` is
+    written as the text it is, with a leading apostrophe, as OWASP advises (issue 14)."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def writerow(self, row: Sequence[object]) -> None:
+        self._writer.writerow(
+            [
+                f"'{cell}" if isinstance(cell, str) and cell.startswith(_FORMULA_START) else cell
+                for cell in row
+            ]
+        )
+
+
 def to_csv(report: AggregateReport) -> bytes:
     """The CSV document's bytes (empty table with only the header when there is no report yet)."""
     delimiter, decimal = _FORMAT.get(report.language, _FORMAT["en"])
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter)
+    writer = _TextOnly(csv.writer(buffer, delimiter=delimiter))
     writer.writerow(COLUMNS)
     current = report.current
     for month in report.months:

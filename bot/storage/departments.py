@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +27,13 @@ def normalise_department_name(name: str) -> str:
 
     Raises ValueError for a name that is empty or longer than the column allows.
     """
-    cleaned = " ".join(name.split())
+    # Zero-width, right-to-left and other invisible characters would make look-alike departments
+    # ("Sa\u200bles" next to "Sales") that split people and the figures (issue 14): NFKC folds
+    # compatibility forms, and format (Cf) and control (Cc) characters are dropped.
+    visible = "".join(
+        ch for ch in unicodedata.normalize("NFKC", name) if unicodedata.category(ch) not in ("Cf", "Cc")
+    )
+    cleaned = " ".join(visible.split())
     if not cleaned:
         raise ValueError("a department name cannot be empty")
     if len(cleaned) > DEPARTMENT_NAME_MAX:

@@ -43,7 +43,10 @@ class WebhookWorker:
 
     async def receive(self, request: web.Request) -> web.Response:
         """One update from Telegram (or the proxy in front of this worker)."""
-        given = request.headers.get(SECRET_HEADER, "").encode()
+        try:
+            given = request.headers.get(SECRET_HEADER, "").encode()
+        except UnicodeEncodeError:  # a byte that is not UTF-8 in the header: not our secret (issue 14)
+            given = b""
         if not hmac.compare_digest(given, self._secret):
             log.warning("webhook.forbidden")
             return web.Response(status=403)
