@@ -67,15 +67,15 @@ class AdviceMessages:
         """The "more" buttons, minus the one whose message this is."""
 
         def button(name: str, template: str, at: int) -> Button:
-            label = self._render(lang, f"coach/button_{template}")
+            label = self._render(lang, template)
             return Button(label, AdviceTap(name, assessment_id, at).encode())
 
-        top = [button(WHY, "why", rank)] if shown != WHY else []
+        top = [button(WHY, "coach/button_why", rank)] if shown != WHY else []
         if (reading.fears or reading.causes) and shown != WORRIES:
-            top.append(button(WORRIES, "worries", rank))
-        bottom = [button(STEP, "another", rank + 1)]
+            top.append(button(WORRIES, "coach/button_worries", rank))
+        bottom = [button(STEP, "coach/button_another", rank + 1)]
         if shown != LENS:
-            bottom.append(button(LENS, "lens", rank))
+            bottom.append(button(LENS, "coach/button_lens", rank))
         return tuple(row for row in (tuple(top), tuple(bottom)) if row)
 
     def first(self, lang: str, current: Assessment, previous: Assessment | None, when: str) -> Message:

@@ -192,9 +192,11 @@ def _validate(settings: Settings, seeds: Path | None) -> int:
         print(problem, file=sys.stderr)
     if catalog is None:
         return _fail(f"{len(problems)} problem(s) found")
+    for note in catalog.unused:
+        print(f"note: {note}")
     print(
         f"ok: {len(catalog.dialogues)} dialogues, {len(catalog.knowledge.items)} knowledge items, "
-        f"{len(catalog.renderer.template_ids('nl'))} templates per language"
+        f"{len(catalog.renderer.message_ids())} messages, {len(catalog.renderer.template_ids())} templates"
     )
     return 0
 
@@ -236,14 +238,23 @@ def _understand(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _chat(settings: Settings, user: str | None, lang: str | None) -> int:
+    import signal
+
     from bot.channels.terminal import CHANNEL, TerminalChat
     from bot.conversation import Visitor
+    from bot.router import Router
     from bot.services import open_services
 
+    # asyncio.run's own SIGINT handler only cancels the task, which a blocking read does not see
+    # until Enter: with Python's default handler one Ctrl-C interrupts the read at once.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     services = await open_services(settings)
     try:
         visitor = Visitor(CHANNEL, (user or getpass.getuser())[:64], lang)
-        return await TerminalChat(services.coach, visitor, sys.stdin, sys.stdout).run()
+        chat = TerminalChat(
+            Router.around(services.coach), visitor, sys.stdin, sys.stdout, language_given=lang is not None
+        )
+        return await chat.run()
     finally:
         await services.close()
 

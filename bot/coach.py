@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import commands
 from bot.advice_messages import AdviceMessages, AdviceTap
 from bot.coaching.assessment import PHASE_MODELS, all_steps, assess
 from bot.coaching.rules import rules_of
@@ -119,6 +120,19 @@ class Coach:
             person = await repo.people.person_for_update(visitor.channel, visitor.external_id, create=False)
         return person is not None and person.role == Role.ADMIN
 
+    def help(self, lang: str, role: Role, channel: str) -> Message:
+        """/help: exactly the commands of the table this role may use on this channel."""
+        shown = commands.visible(role, channel)
+        sections = []
+        for section in commands.Section:
+            listed = [
+                {"name": c.name, "about": self._text_of(lang, c.about)} for c in shown if c.section == section
+            ]
+            if listed:
+                title = commands.SECTION_TITLES[section]
+                sections.append({"title": self._text_of(lang, title) if title else "", "commands": listed})
+        return self._msg(lang, "coach/help", sections=sections)
+
     def language_for(self, hint: str | None) -> str:
         """The language to use for someone the coach has not looked up."""
         return _lang_hint(hint)
@@ -148,11 +162,11 @@ class Coach:
             return Outcome(duplicate=True)
         lang = person.language or _lang_hint(visitor.language_hint)
         position = stored or idle_position(person.id)
-        dynamic = await self._dynamic(repo, lang)
+        dynamic = await self._dynamic(repo)
         prompt = self.catalog.engine.prompt_for(position, dynamic)
         if prompt is None:
             return Outcome(duplicate=True, language=lang)
-        question = self._prompt_message(lang, position, prompt, dynamic)
+        question = self._prompt_message(lang, position, prompt)
         return Outcome(messages=(question,), language=lang, duplicate=True)
 
     def _stranger(self, visitor: Visitor, inbound: Inbound) -> Outcome:
@@ -160,9 +174,10 @@ class Coach:
         lang = _lang_hint(visitor.language_hint)
         if isinstance(inbound, Tap):
             return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
-        if isinstance(inbound, Command) and inbound.name in ("help", "privacy"):
-            template = "coach/help" if inbound.name == "help" else "coach/privacy"
-            return Outcome(messages=(self._msg(lang, template, is_admin=False),), language=lang)
+        if isinstance(inbound, Command) and inbound.name == "help":
+            return Outcome(messages=(self.help(lang, Role.EMPLOYEE, visitor.channel),), language=lang)
+        if isinstance(inbound, Command) and inbound.name == "privacy":
+            return Outcome(messages=(self._msg(lang, "coach/privacy"),), language=lang)
         if isinstance(inbound, Command) and inbound.name in ("mydata", "forget"):
             return Outcome(messages=(self._msg(lang, "coach/nothing_stored"),), language=lang)
         return Outcome(messages=(self._msg(lang, "coach/needs_consent"),), language=lang)
@@ -184,7 +199,7 @@ class Coach:
             return Outcome(messages=(note,), language=lang, changed=answer.granted)
         if not person.consent:
             return await self._begin(repo, person, position, lang, ONBOARDING)
-        prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo, lang))
+        prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo))
         intro = self._msg(lang, "coach/welcome_back", in_check=prompt is not None)
         if prompt is None:
             return Outcome(messages=(intro,), language=lang)
@@ -195,8 +210,8 @@ class Coach:
     ) -> Outcome:
         name = command.name
         if name == "help":
-            is_admin = person.role == Role.ADMIN or (visitor_is_listed_admin(person, self.settings.admin_ids))
-            return Outcome(messages=(self._msg(lang, "coach/help", is_admin=is_admin),), language=lang)
+            role = Role.ADMIN if visitor_is_listed_admin(person, self.settings.admin_ids) else person.role
+            return Outcome(messages=(self.help(lang, role, person.channel),), language=lang)
         if name == "privacy":
             return Outcome(messages=(self._msg(lang, "coach/privacy"),), language=lang)
         if name == "language":
@@ -233,9 +248,9 @@ class Coach:
     async def _begin(
         self, repo: UnitOfWork, person: Person, position: Position, lang: str, dialogue: str
     ) -> Outcome:
-        dynamic = await self._dynamic(repo, lang)
+        dynamic = await self._dynamic(repo)
         result = self.catalog.engine.turn(position, Begin(dialogue), facts=_facts(person), dynamic=dynamic)
-        return await self._commit(repo, person, lang, result, dynamic)
+        return await self._commit(repo, person, lang, result)
 
     # -- taps and text --------------------------------------------------------------------------
 
@@ -248,7 +263,7 @@ class Coach:
         if token is None:
             log.info("tap.malformed")
             return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
-        dynamic = await self._dynamic(repo, lang)
+        dynamic = await self._dynamic(repo)
         before = self.catalog.engine.current_step(position)
         result = self.catalog.engine.turn(
             position, Choose(token.version, token.step, token.option), facts=_facts(person), dynamic=dynamic
@@ -256,7 +271,7 @@ class Coach:
         if result.problem is not None:
             notice = "coach/pick_one" if result.problem == "pick_one" else "coach/stale"
             return Outcome(notice=self._text_of(lang, notice), language=lang)
-        outcome = await self._commit(repo, person, lang, result, dynamic)
+        outcome = await self._commit(repo, person, lang, result)
         new_lang = outcome.language
         assert before is not None  # a choice was accepted, so there was a step
         if result.toggled:
@@ -292,7 +307,7 @@ class Coach:
             await repo.people.save_person(person)
             text = self._text_of(value, "coach/language_set")
             messages: tuple[Message, ...] = ()
-            prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo, value))
+            prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo))
             if prompt is not None:
                 messages = (self._prompt_message(value, position, prompt),)
             return Outcome(messages=messages, edit=Edit(text), language=value, changed=True)
@@ -301,13 +316,13 @@ class Coach:
     async def _text(
         self, repo: UnitOfWork, person: Person, position: Position, lang: str, text: Text
     ) -> Outcome:
-        dynamic = await self._dynamic(repo, lang)
+        dynamic = await self._dynamic(repo)
         result = self.catalog.engine.turn(position, Say(text.text), facts=_facts(person), dynamic=dynamic)
         if result.problem == "idle":
             key = "coach/idle_hint" if person.consent else "coach/needs_consent"
             return Outcome(messages=(self._msg(lang, key),), language=lang)
         if result.problem in ("empty_text", "text_too_long"):
-            key = f"coach/{result.problem}"
+            key = "coach/empty_text" if result.problem == "empty_text" else "coach/text_too_long"
             return Outcome(messages=(self._msg(lang, key, limit=MAX_TEXT),), language=lang)
         if result.problem is not None:
             prompt = self.catalog.engine.prompt_for(position, dynamic)
@@ -316,13 +331,11 @@ class Coach:
                 return Outcome(messages=(Message(hint),), language=lang)
             question = self._prompt_message(lang, position, prompt)
             return Outcome(messages=(replace(question, text=f"{hint}\n\n{question.text}"),), language=lang)
-        return await self._commit(repo, person, lang, result, dynamic)
+        return await self._commit(repo, person, lang, result)
 
     # -- writing a turn -------------------------------------------------------------------------
 
-    async def _commit(
-        self, repo: UnitOfWork, person: Person, lang: str, result: TurnResult, dynamic: DynamicOptions
-    ) -> Outcome:
+    async def _commit(self, repo: UnitOfWork, person: Person, lang: str, result: TurnResult) -> Outcome:
         """Write the turn (profile, position, answers, assessment), then render the replies."""
         profile = result.position.values.get("profile", {})
         if profile.get("consent") == "no":
@@ -343,9 +356,9 @@ class Coach:
         messages: list[Message] = []
         for reply in result.replies:
             if isinstance(reply, Prompt):
-                messages.append(self._prompt_message(lang, saved, reply, dynamic))
+                messages.append(self._prompt_message(lang, saved, reply))
             else:
-                messages.append(self._msg(lang, reply.template, **self._common(saved, reply.template)))
+                messages.append(self._msg(lang, reply.template, **self._common(saved)))
         for finished in result.finished:
             if self.catalog.dialogues[finished].on_finish == "assess":
                 messages.append(await self._assess(repo, person, saved, lang))
@@ -431,11 +444,11 @@ class Coach:
 
     # -- rendering helpers ----------------------------------------------------------------------
 
-    async def _dynamic(self, repo: UnitOfWork, lang: str) -> DynamicOptions:
+    async def _dynamic(self, repo: UnitOfWork) -> DynamicOptions:
         departments = await repo.departments.departments()
         return {"departments": [OptionView(f"d{d.id}", {"nl": d.name, "en": d.name}) for d in departments]}
 
-    def _common(self, position: Position, template: str) -> dict[str, Any]:
+    def _common(self, position: Position) -> dict[str, Any]:
         """Variables every question template may use."""
         dialogue = self.catalog.dialogues.get(position.dialogue)
         asked = _main_path(dialogue) if dialogue else []
@@ -447,13 +460,11 @@ class Coach:
         }
 
     def _render_step(self, lang: str, position: Position, template: str, **extra: Any) -> str:
-        context = self._common(position, template)
+        context = self._common(position)
         context.update(extra)
         return self.catalog.renderer.render(lang, template, **context)
 
-    def _prompt_message(
-        self, lang: str, position: Position, prompt: Prompt, dynamic: DynamicOptions | None = None
-    ) -> Message:
+    def _prompt_message(self, lang: str, position: Position, prompt: Prompt) -> Message:
         has_departments = any(o.key.startswith("d") and o.key[1:].isdigit() for o in prompt.options)
         text = self._render_step(lang, position, prompt.template, has_departments=has_departments)
         return Message(text, self._buttons(lang, position.version, prompt), question=True)

@@ -42,6 +42,17 @@ class InviteAnswer(StrEnum):
     INVALID = "invalid"
 
 
+#: The reply to each answer, written out so `coachbot validate` sees which messages are used.
+_TEMPLATES = {
+    InviteAnswer.ACCEPTED: "champions/invite_accepted",
+    InviteAnswer.DEPARTMENT: "champions/invite_department",
+    InviteAnswer.ALREADY: "champions/invite_already",
+    InviteAnswer.EXPIRED: "champions/invite_expired",
+    InviteAnswer.USED: "champions/invite_used",
+    InviteAnswer.INVALID: "champions/invite_invalid",
+}
+
+
 @dataclass(frozen=True)
 class InviteResult:
     answer: InviteAnswer
@@ -49,7 +60,7 @@ class InviteResult:
 
     @property
     def template(self) -> str:
-        return f"champions/invite_{self.answer}"
+        return _TEMPLATES[self.answer]
 
     @property
     def granted(self) -> bool:

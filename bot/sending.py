@@ -99,7 +99,7 @@ class LocalSendBudget:
                 self._replies_waiting -= 1
                 self._changed.set()  # bulk waiters look again
 
-    async def release(self, slot: int) -> None:  # slots here are interchangeable
+    async def release(self, slot: int) -> None:  # noqa: ARG002 (the protocol's signature; slots here are interchangeable)
         self._in_flight -= 1
         self._free_at.append(self._monotonic() + self.window)
         self._changed.set()

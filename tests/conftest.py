@@ -39,7 +39,7 @@ async def _pg_admin_connection(url: URL) -> asyncpg.Connection:
     )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A destructive test stops the PostgreSQL server everything on this machine shares: it runs only
     when the caller says nothing else is using it (.ci/run does, after the everyday run)."""
     if os.environ.get("COACHBOT_ALLOW_DESTRUCTIVE") == "1":
@@ -147,7 +147,7 @@ async def postgres_database(postgres_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def clean_database_url(database: Database, database_url: str) -> str:
+def clean_database_url(database: Database, database_url: str) -> str:  # noqa: ARG001 (migrates it)
     """The URL of an empty, migrated database, for code under test that opens its own engine."""
     return database_url
 

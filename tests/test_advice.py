@@ -424,9 +424,7 @@ def test_the_model_behind_a_step_explains_the_model_then_the_part(
     assert closing["text"] == catalog.knowledge.model_names["pilot_model"].text("advice", lang)
 
 
-def test_an_old_assessment_without_answers_asks_for_a_new_check(
-    catalog: Catalog, messages: AdviceMessages
-) -> None:
+def test_an_old_assessment_without_answers_asks_for_a_new_check(messages: AdviceMessages) -> None:
     legacy = Assessment(1, 1, "dialogue", "pilot", (), (), "six_cs.content", {"levels": {}}, id=3)
     assert "/check" in messages.first("en", legacy, None, "").text
     assert messages.first("en", legacy, None, "").buttons == ()
@@ -560,7 +558,7 @@ def reached(catalog: Catalog, reading: Reading) -> set[str]:
     return seen
 
 
-def test_every_seed_concept_reaches_someone(catalog: Catalog, views: AdviceViews) -> None:
+def test_every_seed_concept_reaches_someone(catalog: Catalog) -> None:
     paths = list(
         itertools.product(
             ROLES,

@@ -51,6 +51,7 @@ LAYERS: dict[str, Layer] = {
     "bot.conversation": layer(),
     "bot.logs": layer(),
     "bot.sending": layer(),
+    "bot.commands": layer("bot.domain"),
     "bot.settings": layer("bot"),
     "bot.engine": layer("bot.domain"),
     "bot.understanding": layer("bot", "bot.domain", "bot.engine"),
@@ -63,6 +64,7 @@ LAYERS: dict[str, Layer] = {
     ),
     "bot.coach": layer(
         "bot.domain",
+        "bot.commands",
         "bot.conversation",
         "bot.settings",
         "bot.engine",
@@ -74,6 +76,7 @@ LAYERS: dict[str, Layer] = {
     ),
     "bot.champions": layer(
         "bot.domain",
+        "bot.commands",
         "bot.conversation",
         "bot.settings",
         "bot.engine",
@@ -86,9 +89,14 @@ LAYERS: dict[str, Layer] = {
     "bot.demo_data": layer(
         "bot.domain", "bot.settings", "bot.content", "bot.storage", "bot.reports", libraries=SQL
     ),
+    "bot.router": layer(
+        "bot.domain", "bot.conversation", "bot.commands", "bot.coach", "bot.champions", "bot.storage"
+    ),
     "bot.services": layer("bot.settings", "bot.sending", "bot.content", "bot.storage", "bot.coach"),
     "bot.channels": layer(
         "bot.domain",
+        "bot.commands",
+        "bot.router",
         "bot.conversation",
         "bot.logs",
         "bot.sending",

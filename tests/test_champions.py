@@ -416,7 +416,7 @@ async def test_the_scheduling_dialogue_survives_a_restart_and_cancel_stops_it(cl
             assert "Who is it for?" in (await admin.reply())[-1].text
             await admin.send("hello")  # a tap is expected here: the question comes again
             replies = await admin.reply()
-            assert "use the buttons" in replies[0].text and "Who is it for?" in replies[-1].text
+            assert "one of the options" in replies[0].text and "Who is it for?" in replies[-1].text
             await admin.send("/cancel")
             assert "Stopped" in (await admin.reply())[-1].text
             assert await session_rows(services(app).database) == []

@@ -59,7 +59,7 @@ def _sent_to(api: BotApiDouble, chat_id: int) -> int:
     return sum(1 for r in api.calls("sendMessage") if r.ok and r.chat_id == chat_id)
 
 
-async def _champion_and_session(api, app, clock, starts, *, departments=()):
+async def _champion_and_session(api, starts, *, departments=()):
     admin = api.user(ADMIN, "Admin", "en")
     anna = api.user(ANNA, "Anna", "en")
     await become(anna, await invite_link(admin, "champion", "Anna"))
@@ -83,7 +83,7 @@ async def test_restart_between_scheduling_and_due_time_loses_nothing(clean_datab
             await sally.reply()
             await sally.tap("Remind me")
             await sally.reply()
-            await _champion_and_session(api, app, clock, starts, departments=["Sales"])
+            await _champion_and_session(api, starts, departments=["Sales"])
             assert len(await nudge_rows(services(app).database)) == 4
         # A new process on the same database: nothing in memory survived, the rows did.
         async with champion_bot(api, clean_database_url, clock) as app:
@@ -191,7 +191,7 @@ async def test_moving_a_session_moves_its_pending_nudges(clean_database_url):
     later = _in_days(now, 6, 10)
     async with BotApiDouble() as api, champion_bot(api, clean_database_url, clock) as app:
         database = services(app).database
-        admin, _anna = await _champion_and_session(api, app, clock, starts)
+        admin, _anna = await _champion_and_session(api, starts)
         before = {(r["kind"], r["offset_minutes"]): r["due_at"] for r in await nudge_rows(database)}
         await admin.send("/sessions")
         await admin.reply()
@@ -229,7 +229,7 @@ async def test_a_brief_already_sent_comes_again_for_the_new_time(clean_database_
     clock = ManualClock(now)
     starts = _in_days(now, 3, 14)
     async with BotApiDouble() as api, champion_bot(api, clean_database_url, clock) as app:
-        admin, _ = await _champion_and_session(api, app, clock, starts)
+        admin, _ = await _champion_and_session(api, starts)
         clock.set(starts - timedelta(days=1))
         assert (await drain(app)).sent == 1
         await admin.send("/sessions")
@@ -252,7 +252,7 @@ async def test_cancelling_a_session_cancels_its_nudges(clean_database_url):
     clock = ManualClock(now)
     starts = _in_days(now, 3, 14)
     async with BotApiDouble() as api, champion_bot(api, clean_database_url, clock) as app:
-        admin, anna = await _champion_and_session(api, app, clock, starts)
+        admin, anna = await _champion_and_session(api, starts)
         await anna.send("/sessions")  # the champion may cancel their own session
         await anna.reply()
         await anna.tap("Cancel #1")
@@ -275,7 +275,7 @@ async def test_a_person_who_blocked_the_bot_is_marked_unreachable_and_not_retrie
     starts = _in_days(now, 3, 14)
     async with BotApiDouble() as api, champion_bot(api, clean_database_url, clock) as app:
         database = services(app).database
-        await _champion_and_session(api, app, clock, starts)
+        await _champion_and_session(api, starts)
         api.block(ANNA)
         clock.set(starts - timedelta(days=1))
         report = await drain(app)
@@ -304,7 +304,7 @@ async def test_a_person_erased_with_forget_gets_no_nudge(clean_database_url):
     starts = _in_days(now, 3, 14)
     async with BotApiDouble() as api, champion_bot(api, clean_database_url, clock) as app:
         database = services(app).database
-        _, anna = await _champion_and_session(api, app, clock, starts)
+        _, anna = await _champion_and_session(api, starts)
         assert len(await nudge_rows(database)) == 3
         await anna.send("/forget")
         await anna.reply()
@@ -332,7 +332,7 @@ async def test_cancelling_tells_the_champions_and_whoever_was_reminded(clean_dat
         await sally.reply()
         await sally.tap("Remind me")
         await sally.reply()
-        admin, _ = await _champion_and_session(api, app, clock, starts, departments=["Sales"])
+        admin, _ = await _champion_and_session(api, starts, departments=["Sales"])
         clock.set(starts - timedelta(hours=20))
         await drain(app)  # Sally's reminder and Anna's first brief
         await admin.send("/sessions")

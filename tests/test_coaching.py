@@ -456,7 +456,7 @@ async def test_cancel_stops_the_check_and_keeps_answers(coach: Coach, database: 
     assert "1/9" in chat.text()
 
 
-async def test_advice_before_any_check(coach: Coach, database: Database) -> None:
+async def test_advice_before_any_check(coach: Coach) -> None:
     stranger = Chat(coach, "6001")
     await stranger.send(Command("advice"))
     assert "send /start" in stranger.text()

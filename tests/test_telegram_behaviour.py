@@ -172,7 +172,7 @@ async def test_free_text_where_a_tap_is_expected_repeats_the_question(bot):
     await user.send("hmm, not sure <b>really</b> & so on")
     replies = await user.reply()
     assert len(replies) == 1
-    assert "Please tap one of the buttons" in replies[0].text
+    assert "Please choose one of the options" in replies[0].text
     assert "Almost everyone" in replies[0].buttons()
     assert await _state(app) == before
 
@@ -238,7 +238,7 @@ async def test_handler_error_apologises_and_bot_keeps_serving(bot):
     database = services(app).database
     original = database.transaction
 
-    def broken(*args, **kwargs):
+    def broken(*_args, **_kwargs):
         raise RuntimeError("database exploded")
 
     database.transaction = broken

@@ -8,18 +8,27 @@ reply and change nothing that was stored.
 from __future__ import annotations
 
 import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from bot import PROJECT_ROOT
+from bot import PROJECT_ROOT, commands
 from bot.channels.terminal import CHANNEL, TerminalChat
 from bot.content.catalog import Catalog, load_catalog
 from bot.conversation import Visitor
+from bot.domain import Role
 from bot.engine.events import MAX_TEXT
+from bot.router import Router
 from bot.services import Services, open_services
 from bot.settings import load_settings
 from bot.storage.database import Database
@@ -72,7 +81,7 @@ async def chat(services: Services, reader: io.StringIO | str, user: str = "ana",
     """One `coachbot chat` session until the input ends; (exit code, everything printed)."""
     stream = io.StringIO(reader) if isinstance(reader, str) else reader
     out = io.StringIO()
-    code = await TerminalChat(services.coach, Visitor(CHANNEL, user, lang), stream, out).run()
+    code = await TerminalChat(Router.around(services.coach), Visitor(CHANNEL, user, lang), stream, out).run()
     return code, out.getvalue()
 
 
@@ -145,9 +154,10 @@ async def test_a_full_conversation_ends_with_advice(services: Services) -> None:
 
 # -- bad input ------------------------------------------------------------------------------------
 
-TAP_EXPECTED = "Please tap one of the buttons below."
-OUT_OF_RANGE_5 = "Pick a number from 1 to 5."
-HINT = "Type the number of your answer, or a command such as /help."
+TAP_EXPECTED = "Please choose one of the options below."
+#: The one answer to input that fits no option (then the question again).
+CHOOSE_1_TO_5 = "Type the number of one answer, from 1 to 5, or a command such as /help."
+OUT_OF_RANGE_5 = HINT = CHOOSE_1_TO_5
 
 
 @pytest.mark.parametrize(
@@ -216,8 +226,8 @@ async def test_bad_input_on_a_multi_select_toggles_nothing(services: Services) -
     assert before.position.state == "fears"
     code, out = await chat(services, "2,9\n\n6\nTime\n")
     assert code == 0
-    assert "Pick a number from 1 to 6." in out
-    assert "Tap at least one answer first." in out  # Done (6) with nothing ticked
+    assert "Type the numbers of your answers, from 1 to 6 (for example 1 3)" in out
+    assert "Choose at least one answer first." in out  # Done (6) with nothing ticked
     assert TAP_EXPECTED in out
     assert "✅" not in out
     after = await stored(services, "ana")
@@ -236,7 +246,7 @@ async def test_bad_input_on_a_multi_select_toggles_nothing(services: Services) -
         ("x" * 10_000, f"That's too long for me: keep it under {MAX_TEXT} characters."),
         ("x" * (MAX_TEXT + 1), f"That's too long for me: keep it under {MAX_TEXT} characters."),
         ("\x00\x1b\x07", "I didn't see any text."),
-        ("", HINT),
+        ("", "Type your answer, or 1 for ‘Skip’. Or a command such as /help."),
     ],
     ids=["ten-thousand-chars", "one-over-the-limit", "only-control-chars", "empty"],
 )
@@ -317,5 +327,122 @@ async def test_several_numbers_at_a_single_choice_answer_nothing(services: Servi
     before = await stored(services, "ana")
     code, out = await chat(services, "2 3\n")
     assert code == 0
-    assert "Pick one number" in out
+    assert CHOOSE_1_TO_5 in out
     assert await stored(services, "ana") == before
+
+
+# -- the terminal as a full channel: the command table, --lang, Ctrl-C ------------------------------
+
+UNKNOWN = "I don't know that command."
+
+
+async def make_role(services: Services, user: str, role: Role) -> None:
+    async with services.database.transaction() as repo:
+        person = await repo.people.person_for_update(CHANNEL, user, create=False)
+        assert person is not None
+        person.role = role
+        await repo.people.save_person(person)
+
+
+def help_commands(out: str) -> list[str]:
+    """The commands /help listed: lines that start with a slash and a name."""
+    return [line.split(" ", 1)[0][1:] for line in out.splitlines() if re.match(r"^/[a-z]+ – ", line)]
+
+
+@pytest.mark.parametrize("role", [Role.EMPLOYEE, Role.CHAMPION, Role.ADMIN])
+async def test_help_in_the_terminal_lists_exactly_the_table_s_commands(
+    services: Services, role: Role
+) -> None:
+    await chat(services, ONBOARD_EN)
+    await make_role(services, "ana", role)
+    _, out = await chat(services, "/help\n")
+    assert help_commands(out) == [c.name for c in commands.visible(role, commands.TERMINAL)]
+    # What is not for the terminal (files, Telegram links) is not shown.
+    assert not {"report", "export", "invite"} & set(help_commands(out))
+
+
+async def test_every_command_of_the_table_works_in_the_terminal(services: Services) -> None:
+    await chat(services, ONBOARD_EN)
+    await make_role(services, "ana", Role.ADMIN)
+    for spec in commands.TABLE:
+        code, out = await chat(services, f"/{spec.name}\n")
+        assert code == 0
+        works = commands.TERMINAL in spec.channels
+        assert (UNKNOWN not in out) == works, f"/{spec.name}: in the table for the terminal: {works}\n{out}"
+    # The desk's commands answer as in Telegram.
+    _, out = await chat(services, "/sessions\n")
+    assert "Upcoming sessions" in out and "Nothing planned yet." in out
+    _, out = await chat(services, "/roles\n")
+    assert "Champions and admins" in out
+
+
+async def test_scheduling_works_in_the_terminal(services: Services) -> None:
+    await chat(services, ONBOARD_EN)
+    await make_role(services, "ana", Role.CHAMPION)
+    _, out = await chat(services, "/schedule\n1\n")
+    assert UNKNOWN not in out
+    assert "1. Inspiration session" in out or "Inspiration" in out
+    assert "When is it?" in out or "When" in out
+
+
+async def test_lang_skips_the_language_question(services: Services) -> None:
+    stream, out = io.StringIO("1\n"), io.StringIO()
+    visitor = Visitor(CHANNEL, "bo", "nl")
+    code = await TerminalChat(Router.around(services.coach), visitor, stream, out, language_given=True).run()
+    assert code == 0
+    text = out.getvalue()
+    assert "Hoi! Ik ben je Social Business Coach" in text
+    assert "In welke taal" not in text and "Which language" not in text
+    assert "Even over privacy" in text
+    kept = await stored(services, "bo")
+    assert kept.consent  # "1" answered the privacy question, not the language one
+    assert ("language", "nl", None) in [a[:3] for a in kept.answers]
+
+
+@pytest.mark.parametrize("typed", ["5.", "5)", " 5. "])
+async def test_numbers_as_options_are_shown_are_accepted(services: Services, typed: str) -> None:
+    await chat(services, ONBOARD_EN)
+    _, out = await chat(services, typed + "\n")
+    assert "2/9" in out
+    assert (await stored(services, "ana")).answers[-1][:2] == ("who_uses", "everyone")
+
+
+async def test_wrong_input_says_what_is_possible_and_shows_the_question_again(services: Services) -> None:
+    await chat(services, ONBOARD_EN)
+    _, out = await chat(services, "9\n")
+    after = out.split(CHOOSE_1_TO_5, 1)[1]
+    assert "1/9" in after  # the question again, with its options
+    assert "  5. " in after
+
+
+async def test_after_forget_the_goodbye_does_not_claim_answers_are_kept(services: Services) -> None:
+    await chat(services, ONBOARD_EN + "5\n")
+    _, out = await chat(services, "/forget\n1\n")
+    assert "Your answers are saved" not in out
+    assert "I keep nothing about you" in out
+    async with services.database.transaction() as repo:
+        assert await repo.people.person_for_update(CHANNEL, "ana", create=False) is None
+
+
+def test_one_ctrl_c_ends_coachbot_chat_with_a_goodbye(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat", "--user", "cleo", "--lang", "en"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=PROJECT_ROOT,
+        text=True,
+    )
+    assert process.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + 60
+    while "> " not in seen and time.monotonic() < deadline:
+        seen += process.stdout.read(1)
+    assert "A word on privacy" in seen
+    process.send_signal(signal.SIGINT)  # once
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "Goodbye!" in out
+    assert "Traceback" not in err

@@ -97,7 +97,7 @@ def test_empty_text_is_a_usage_error(capsys) -> None:
     assert "give the text" in err
 
 
-def test_an_unknown_language_is_refused_by_the_parser(capsys) -> None:
+def test_an_unknown_language_is_refused_by_the_parser() -> None:
     with pytest.raises(SystemExit) as raised:
         main(["understand", "--lang", "de", "Sicherheit"])
     assert raised.value.code == 2

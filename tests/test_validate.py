@@ -16,6 +16,7 @@ import pytest
 from bot import PROJECT_ROOT
 from bot.cli import main
 from bot.coaching.rules import check_all
+from bot.content.catalog import CODE_DIR, check_content
 from bot.content.seed_quotes import SeedTexts
 from bot.engine.loader import ContentProblem
 
@@ -124,25 +125,62 @@ def missing_template_named_by_a_step(c: Content) -> list[Expect]:
 
 
 @case
-def step_template_only_in_dutch(c: Content) -> list[Expect]:
-    c.path("knowledge/templates/en/phase_check/policy.html").unlink()
-    f = "dialogues/phase_check.yaml"
+def step_message_only_in_dutch(c: Content) -> list[Expect]:
+    f = "knowledge/messages/phase_check.yaml"
+    c.replace(
+        f,
+        "  en: |-\n    <i>{{ progress }}</i>\n"
+        "    Do you have a social media policy, and do you share best practices?\n",
+        "",
+    )
     return [
-        Expect(f, c.line_of(f, "- id: policy"), "template 'phase_check/policy' is missing for language 'en'"),
-        Expect("knowledge/templates/nl/phase_check/policy.html", 1, "template has no 'en' translation"),
+        Expect(f, c.line_of(f, "policy:"), "message 'phase_check/policy' has no 'en' text"),
+        Expect(
+            "dialogues/phase_check.yaml",
+            c.line_of("dialogues/phase_check.yaml", "- id: policy"),
+            "template 'phase_check/policy' is missing for language 'en'",
+        ),
     ]
 
 
 @case
-def coach_template_only_in_dutch(c: Content) -> list[Expect]:
-    c.path("knowledge/templates/en/coach/busy.html").unlink()
-    return [Expect("knowledge/templates/nl/coach/busy.html", 1, "template has no 'en' translation")]
+def coach_message_only_in_dutch(c: Content) -> list[Expect]:
+    f = "knowledge/messages/coach.yaml"
+    c.replace(f, '  en: "One moment please, it\'s busy. Please try again shortly."\n', "")
+    return [Expect(f, c.line_of(f, "busy:"), "message 'coach/busy' has no 'en' text")]
 
 
 @case
-def coach_template_only_in_english(c: Content) -> list[Expect]:
-    c.path("knowledge/templates/nl/coach/stale.html").unlink()
-    return [Expect("knowledge/templates/en/coach/stale.html", 1, "template has no 'nl' translation")]
+def coach_message_only_in_english(c: Content) -> list[Expect]:
+    f = "knowledge/messages/coach.yaml"
+    c.replace(f, '{nl: "Die vraag is al voorbij.", en:', "{en:")
+    return [Expect(f, c.line_of(f, "stale:"), "message 'coach/stale' has no 'nl' text")]
+
+
+@case
+def message_variable_only_in_english(c: Content) -> list[Expect]:
+    f = "knowledge/messages/coach.yaml"
+    c.replace(f, "hou het onder de {{ limit }} tekens.", "hou het kort.")
+    line = c.line_of(f, "text_too_long:")
+    return [Expect(f, line, "message 'coach/text_too_long' has no variable 'limit' in 'nl' (it has in 'en')")]
+
+
+@case
+def message_with_a_variable_of_its_own_in_dutch(c: Content) -> list[Expect]:
+    f = "knowledge/messages/coach.yaml"
+    c.replace(f, "hou het onder de {{ limit }} tekens.", "hou het onder de {{ limiet }} tekens.")
+    line = c.line_of(f, "text_too_long:")
+    return [
+        Expect(f, line, "message 'coach/text_too_long' has no variable 'limit' in 'nl'"),
+        Expect(f, line, "message 'coach/text_too_long' has no variable 'limiet' in 'en'"),
+    ]
+
+
+@case
+def template_names_a_message_that_does_not_exist(c: Content) -> list[Expect]:
+    f = "knowledge/templates/champions/roles.html"
+    c.replace(f, 't("champions/roles_5")', 't("champions/roles_footer")')
+    return [Expect(f, c.line_of(f, "roles_footer"), "message 'champions/roles_footer' does not exist")]
 
 
 @case
@@ -327,6 +365,7 @@ def test_cli_validate_passes_on_shipped_files(monkeypatch: pytest.MonkeyPatch, c
     assert main(["validate"]) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith("ok: 3 dialogues")
+    assert "note:" not in captured.out  # no unused message ships
     assert captured.err == ""
 
 
@@ -367,10 +406,53 @@ def test_cli_validate_fails_naming_file_and_line(
 
 def test_every_problem_is_reported_in_one_run(content: Content) -> None:
     expected = [*unknown_state(content), *knowledge_text_without_english(content)]
-    expected += coach_template_only_in_dutch(content)
+    expected += coach_message_only_in_dutch(content)
     _, problems = check_all(content.dialogues, content.knowledge)
     for expect in expected:
         assert any(matches(p, content, expect) for p in problems)
+
+
+def test_an_unused_message_is_reported_without_failing(
+    content: Content, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    f = "knowledge/messages/coach.yaml"
+    c = content
+    c.replace(f, "busy:\n", 'nobody_says_this: {nl: "Niemand", en: "Nobody"}\nbusy:\n')
+    catalog, problems = check_all(c.dialogues, c.knowledge)
+    assert problems == []
+    assert catalog is not None
+    line = c.line_of(f, "nobody_says_this:")
+    assert [(p.path, p.line) for p in catalog.unused] == [(c.path(f), line)]
+    monkeypatch.setenv("COACHBOT_DIALOGUES_DIR", str(c.dialogues))
+    monkeypatch.setenv("COACHBOT_KNOWLEDGE_DIR", str(c.knowledge))
+    assert main(["validate"]) == 0
+    out = capsys.readouterr().out
+    assert f"note: {c.path(f)}:{line}: message 'coach/nobody_says_this' is not used" in out
+    assert out.rstrip().splitlines()[-1].startswith("ok: ")
+
+
+def test_code_naming_a_missing_message_or_building_a_name_fails(content: Content, tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "replies.py").write_text(
+        'OK = "coach/busy"\n'
+        'MISSING = "coach/bussy"\n'
+        "def built(kind: str) -> str:\n"
+        '    return f"coach/{kind}"\n',
+        encoding="utf-8",
+    )
+    catalog, problems = check_content(content.dialogues, content.knowledge, code_dir=code)
+    assert catalog is None
+    found = {(p.path.name, p.line, p.message) for p in problems}
+    assert found == {
+        ("replies.py", 2, "message 'coach/bussy' does not exist"),
+        ("replies.py", 4, "message name built at run time (coach/…): write each name out"),
+    }
+
+
+def test_the_shipped_code_names_only_messages_that_exist() -> None:
+    # The default code_dir is the package: test_shipped_content_has_no_problems relies on it.
+    assert CODE_DIR == PROJECT_ROOT / "bot"
 
 
 def test_a_missing_required_dialogue_is_named(content: Content) -> None:

@@ -94,7 +94,7 @@ async def _run_people(
 
 
 @pytest.fixture
-async def pg_url(postgres_database: Database, postgres_url: str) -> str:
+async def pg_url(postgres_database: Database, postgres_url: str) -> str:  # noqa: ARG001 (empties it)
     return postgres_url
 
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-async def pg_url(postgres_database: Database, postgres_url: str) -> str:
+async def pg_url(postgres_database: Database, postgres_url: str) -> str:  # noqa: ARG001 (empties it)
     return postgres_url
 
 

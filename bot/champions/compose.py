@@ -18,6 +18,14 @@ from bot.domain import AudienceFigures, InspirationSession, NudgeKind, Role, Rol
 from bot.engine.spec import LANGUAGES
 from bot.settings import Settings
 
+#: Each name written out, so `coachbot validate` sees which messages are used.
+ROLE_NAMES = {
+    Role.EMPLOYEE: "champions/role_employee",
+    Role.CHAMPION: "champions/role_champion",
+    Role.ADMIN: "champions/role_admin",
+}
+NOTICES = {NudgeKind.MOVED: "champions/notice_moved", NudgeKind.CANCELLED: "champions/notice_cancelled"}
+
 
 def language_of(stored: str | None, hint: str | None = None) -> str:
     """The person's chosen language; before a choice, Telegram's hint (as the coach does)."""
@@ -59,7 +67,7 @@ class Composer:
 
     def text(self, lang: str, template: str, **context: Any) -> str:
         context.setdefault("min_group", self.settings.min_group)
-        return self.catalog.renderer.render(lang, f"champions/{template}", **context)
+        return self.catalog.renderer.render(lang, template, **context)
 
     def message(
         self, lang: str, template: str, buttons: tuple[tuple[Button, ...], ...] = (), **context: Any
@@ -82,7 +90,7 @@ class Composer:
         }
 
     def role_name(self, lang: str, role: Role) -> str:
-        return self.text(lang, f"role_{role}")
+        return self.text(lang, ROLE_NAMES[role])
 
     # -- nudges ----------------------------------------------------------------------------------
 
@@ -90,22 +98,26 @@ class Composer:
         context = brief_context(
             self.catalog.knowledge, figures, view.session.kind, lang, self.settings.min_group
         )
-        return self.message(lang, "brief", session=self.session_context(view, lang), **context)
+        return self.message(lang, "champions/brief", session=self.session_context(view, lang), **context)
 
     def followup(self, lang: str, view: SessionView) -> Message:
-        button = Button(self.text(lang, "button_report"), f"n|f|{view.session.id}")
-        return self.message(lang, "followup", ((button,),), session=self.session_context(view, lang))
+        button = Button(self.text(lang, "champions/button_report"), f"n|f|{view.session.id}")
+        return self.message(
+            lang, "champions/followup", ((button,),), session=self.session_context(view, lang)
+        )
 
     def reminder(self, lang: str, view: SessionView) -> Message:
-        button = Button(self.text(lang, "button_reminders_off"), "n|rem|0")
-        return self.message(lang, "reminder", ((button,),), session=self.session_context(view, lang))
+        button = Button(self.text(lang, "champions/button_reminders_off"), "n|rem|0")
+        return self.message(
+            lang, "champions/reminder", ((button,),), session=self.session_context(view, lang)
+        )
 
     def recheck(self, lang: str) -> Message:
         buttons = (
-            (Button(self.text(lang, "button_recheck"), "n|chk"),),
-            (Button(self.text(lang, "button_recheck_never"), "n|rc|0"),),
+            (Button(self.text(lang, "champions/button_recheck"), "n|chk"),),
+            (Button(self.text(lang, "champions/button_recheck_never"), "n|rc|0"),),
         )
-        return self.message(lang, "recheck", buttons, weeks=self.settings.recheck_weeks)
+        return self.message(lang, "champions/recheck", buttons, weeks=self.settings.recheck_weeks)
 
     def nudge(
         self, kind: NudgeKind, lang: str, view: SessionView | None, figures: AudienceFigures | None
@@ -119,5 +131,5 @@ class Composer:
         if kind == NudgeKind.FOLLOWUP:
             return self.followup(lang, view)
         if kind in (NudgeKind.MOVED, NudgeKind.CANCELLED):
-            return self.message(lang, f"notice_{kind}", session=self.session_context(view, lang))
+            return self.message(lang, NOTICES[kind], session=self.session_context(view, lang))
         return self.reminder(lang, view)

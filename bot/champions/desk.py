@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
+from bot import commands
 from bot.champions import scheduling as flow
 from bot.champions.clock import SYSTEM_CLOCK, Clock
 from bot.champions.compose import Composer, SessionView, holder_label, language_of, session_view
@@ -41,8 +42,11 @@ from bot.settings import Settings
 from bot.storage.database import Database
 from bot.storage.unit_of_work import UnitOfWork
 
-#: The commands the desk answers; everything else is the coach's.
-COMMANDS = ("invite", "roles", "revoke", "sessions", "schedule")
+#: The commands the desk answers (the command table says which); everything else is the coach's.
+COMMANDS = commands.names(commands.Handler.DESK)
+#: The desk's button data starts with one of these: "s|" sessions, "i|" roles, "n|" nudges; the
+#: coach's are "c…" choice tokens and "a|" actions.
+TAP_PREFIXES = ("s|", "i|", "n|")
 #: Words /invite understands for a role, in both languages.
 ROLE_WORDS = {
     "champion": Role.CHAMPION,
@@ -193,10 +197,10 @@ class ChampionDesk:
         if word.lower() in DEPARTMENT_WORDS:
             return await self._department_invite(turn, rest, bot_username)
         if person is None or not is_admin(person, self.settings):
-            return self._msg(turn, "admins_only")
+            return self._msg(turn, "champions/admins_only")
         role = ROLE_WORDS.get(word.lower())
         if role not in INVITABLE:
-            return self._msg(turn, "invite_usage", days=self.settings.invite_days)
+            return self._msg(turn, "champions/invite_usage", days=self.settings.invite_days)
         assert role is not None
         label = clean_label(rest)
         invite = await create_invite(
@@ -209,7 +213,7 @@ class ChampionDesk:
         )
         return self._msg(
             turn,
-            "invite_created",
+            "champions/invite_created",
             role=str(role),
             role_name=self.compose.role_name(turn.lang, role),
             link=deep_link(bot_username, invite.code),
@@ -222,11 +226,11 @@ class ChampionDesk:
         """/invite department NAME: admins and champions vouch for one colleague of a department."""
         person = turn.person
         if person is None or not (is_admin(person, self.settings) or person.role == Role.CHAMPION):
-            return self._msg(turn, "champions_only")
+            return self._msg(turn, "champions/champions_only")
         department = await turn.repo.departments.department_by_name(name)  # refuses what cannot be one
         if department is None:
             names = [d.name for d in await turn.repo.departments.departments()]
-            return self._msg(turn, "invite_department_unknown", departments=names)
+            return self._msg(turn, "champions/invite_department_unknown", departments=names)
         invite = await create_department_invite(
             turn.repo,
             department_id=department.id,
@@ -237,7 +241,7 @@ class ChampionDesk:
         )
         return self._msg(
             turn,
-            "invite_department_created",
+            "champions/invite_department_created",
             department=department.name,
             link=deep_link(bot_username, invite.code),
             until=spoken(invite.expires_at, turn.lang, self.settings.timezone),
@@ -246,7 +250,7 @@ class ChampionDesk:
 
     async def _roles(self, turn: _Turn) -> Outcome:
         if turn.person is None or not is_admin(turn.person, self.settings):
-            return self._msg(turn, "admins_only")
+            return self._msg(turn, "champions/admins_only")
         holders = [
             {
                 "label": holder_label(h),
@@ -256,12 +260,12 @@ class ChampionDesk:
             }
             for h in await turn.repo.roles.role_holders()
         ]
-        return self._msg(turn, "roles", holders=holders, listed=len(self.settings.admin_ids))
+        return self._msg(turn, "champions/roles", holders=holders, listed=len(self.settings.admin_ids))
 
     async def _revoke(self, turn: _Turn) -> Outcome:
         person = turn.person
         if person is None or not is_admin(person, self.settings):
-            return self._msg(turn, "admins_only")
+            return self._msg(turn, "champions/admins_only")
         rows = tuple(
             (
                 Button(
@@ -274,25 +278,25 @@ class ChampionDesk:
             and not (h.external_id.isdigit() and int(h.external_id) in self.settings.admin_ids)
         )
         if not rows:
-            return self._msg(turn, "revoke_none")
-        return self._msg(turn, "revoke_choose", rows)
+            return self._msg(turn, "champions/revoke_none")
+        return self._msg(turn, "champions/revoke_choose", rows)
 
     async def _revoke_tap(self, turn: _Turn, person_id: int) -> Outcome:
         person = turn.person
         if person is None or not is_admin(person, self.settings):
-            return self._notice(turn, "admins_only")
+            return self._notice(turn, "champions/admins_only")
         if person_id == person.id:
-            return self._notice(turn, "revoke_self")
+            return self._notice(turn, "champions/revoke_self")
         holders = {h.person_id: h for h in await turn.repo.roles.role_holders()}
         target = await turn.repo.people.person(person_id)
         if target is None or person_id not in holders:
             return self._stale(turn)
         if target.external_id.isdigit() and int(target.external_id) in self.settings.admin_ids:
-            return self._notice(turn, "revoke_listed")
+            return self._notice(turn, "champions/revoke_listed")
         await step_down(turn.repo, target, turn.now)
         text = self._text_of(
             turn.lang,
-            "revoked",
+            "champions/revoked",
             label=holder_label(holders[person_id]),
             role_name=self.compose.role_name(turn.lang, target.role),
         )
@@ -303,7 +307,7 @@ class ChampionDesk:
     async def _sessions(self, turn: _Turn) -> Outcome:
         person = turn.person
         if person is None or not (person.consent or is_admin(person, self.settings)):
-            return self._msg(turn, "needs_start")
+            return self._msg(turn, "champions/needs_start")
         upcoming = visible_sessions(
             person, await turn.repo.sessions.upcoming_sessions(turn.now, limit=50), self.settings
         )
@@ -320,10 +324,12 @@ class ChampionDesk:
                 rows.append(
                     (
                         Button(
-                            self._text_of(turn.lang, "button_move", number=session.id), f"s|m|{session.id}"
+                            self._text_of(turn.lang, "champions/button_move", number=session.id),
+                            f"s|m|{session.id}",
                         ),
                         Button(
-                            self._text_of(turn.lang, "button_cancel", number=session.id), f"s|x|{session.id}"
+                            self._text_of(turn.lang, "champions/button_cancel", number=session.id),
+                            f"s|x|{session.id}",
                         ),
                     )
                 )
@@ -336,11 +342,11 @@ class ChampionDesk:
                 recent[-1].update(attended=session.attended, want_workshop=session.want_workshop)
         reminders, _ = await turn.repo.people.preferences(person.id)
         if person.consent:
-            template = "button_reminders_off" if reminders else "button_reminders_on"
+            template = "champions/button_reminders_off" if reminders else "champions/button_reminders_on"
             rows.append((Button(self._text_of(turn.lang, template), f"n|rem|{0 if reminders else 1}"),))
         return self._msg(
             turn,
-            "sessions",
+            "champions/sessions",
             tuple(rows),
             sessions=items,
             more=max(0, len(upcoming) - LIST_LIMIT),
@@ -354,7 +360,7 @@ class ChampionDesk:
     async def _schedule(self, turn: _Turn) -> Outcome:
         person = turn.person
         if person is None or not may_schedule(person, self.settings):
-            return self._msg(turn, "champions_only")
+            return self._msg(turn, "champions/champions_only")
         runs_it = person.role == Role.CHAMPION and not is_admin(person, self.settings)
         draft = await turn.repo.drafts.save_draft(flow.begin_schedule(person.id, runs_it=runs_it), turn.now)
         return Outcome(messages=(await self._prompt(turn, draft),), changed=True)
@@ -364,10 +370,10 @@ class ChampionDesk:
         lang, v = turn.lang, draft.version
         if draft.step == flow.KIND:
             buttons = (
-                (Button(self._text_of(lang, "button_inspiration"), f"s|{v}|k|i"),),
-                (Button(self._text_of(lang, "button_workshop"), f"s|{v}|k|w"),),
+                (Button(self._text_of(lang, "champions/button_inspiration"), f"s|{v}|k|i"),),
+                (Button(self._text_of(lang, "champions/button_workshop"), f"s|{v}|k|w"),),
             )
-            return self.compose.message(lang, "ask_kind", buttons)
+            return self.compose.message(lang, "champions/ask_kind", buttons)
         if draft.step == flow.WHEN:
             example = self._example_time(turn.now)
             if draft.flow == flow.MOVE:
@@ -375,40 +381,49 @@ class ChampionDesk:
                 if session is not None:
                     view = await self._view(turn, session)
                     return self.compose.message(
-                        lang, "move_ask", session=self.compose.session_context(view, lang), example=example
+                        lang,
+                        "champions/move_ask",
+                        session=self.compose.session_context(view, lang),
+                        example=example,
                     )
-            return self.compose.message(lang, "ask_when", example=example, zone=self.settings.timezone)
+            return self.compose.message(
+                lang, "champions/ask_when", example=example, zone=self.settings.timezone
+            )
         if draft.step == flow.PLACE:
-            return self.compose.message(lang, "ask_place")
+            return self.compose.message(lang, "champions/ask_place")
         if draft.step == flow.DEPARTMENTS:
             chosen = set(draft.values.get("departments", []))
             rows = [
                 (Button(_tick(d.id in chosen) + d.name, f"s|{v}|d|{d.id}"),)
                 for d in await turn.repo.departments.departments()
             ]
-            rows.append((Button(self._text_of(lang, "button_whole_org"), f"s|{v}|d|all"),))
-            rows.append((Button(self._text_of(lang, "button_done"), f"s|{v}|d|ok"),))
-            return self.compose.message(lang, "ask_departments", tuple(rows))
+            rows.append((Button(self._text_of(lang, "champions/button_whole_org"), f"s|{v}|d|all"),))
+            rows.append((Button(self._text_of(lang, "champions/button_done"), f"s|{v}|d|ok"),))
+            return self.compose.message(lang, "champions/ask_departments", tuple(rows))
         if draft.step == flow.CHAMPIONS:
             chosen = set(draft.values.get("champions", []))
             rows = [
                 (Button(_tick(pid in chosen) + label, f"s|{v}|c|{pid}"),)
                 for pid, label in await self._candidates(turn)
             ]
-            rows.append((Button(self._text_of(lang, "button_done"), f"s|{v}|c|ok"),))
-            return self.compose.message(lang, "ask_champions", tuple(rows))
+            rows.append((Button(self._text_of(lang, "champions/button_done"), f"s|{v}|c|ok"),))
+            return self.compose.message(lang, "champions/ask_champions", tuple(rows))
         if draft.step == flow.CONFIRM and draft.flow in (flow.SCHEDULE, flow.MOVE):
             buttons = (
-                (Button(self._text_of(lang, "button_confirm"), f"s|{v}|y"),),
-                (Button(self._text_of(lang, "button_stop"), f"s|{v}|n"),),
+                (Button(self._text_of(lang, "champions/button_confirm"), f"s|{v}|y"),),
+                (Button(self._text_of(lang, "champions/button_stop"), f"s|{v}|n"),),
             )
-            return self.compose.message(lang, "confirm", buttons, **await self._summary(turn, draft))
+            return self.compose.message(
+                lang, "champions/confirm", buttons, **await self._summary(turn, draft)
+            )
         if draft.step == flow.ATTENDED:
             session = await turn.repo.sessions.session_by_id(int(draft.values["session"]))
             context = self.compose.session_context(await self._view(turn, session), lang) if session else {}
-            return self.compose.message(lang, "followup_ask_attended", session=context)
+            return self.compose.message(lang, "champions/followup_ask_attended", session=context)
         if draft.step == flow.WANTED:
-            return self.compose.message(lang, "followup_ask_wanted", attended=draft.values.get("attended", 0))
+            return self.compose.message(
+                lang, "champions/followup_ask_wanted", attended=draft.values.get("attended", 0)
+            )
         raise AssertionError(f"no prompt for {draft.flow}/{draft.step}")
 
     def _example_time(self, now: datetime) -> str:
@@ -420,7 +435,7 @@ class ChampionDesk:
         assert turn.person is not None
         holders = [(h.person_id, holder_label(h)) for h in await turn.repo.roles.role_holders()]
         if turn.person.id not in {pid for pid, _ in holders}:
-            holders.insert(0, (turn.person.id, self._text_of(turn.lang, "you")))
+            holders.insert(0, (turn.person.id, self._text_of(turn.lang, "champions/you")))
         return holders
 
     async def _summary(self, turn: _Turn, draft: SessionDraft) -> dict[str, Any]:
@@ -449,13 +464,13 @@ class ChampionDesk:
         person = turn.person
         draft = await turn.repo.drafts.draft(person.id) if person else None
         if draft is None:
-            return self._msg(turn, "stopped_meanwhile")
+            return self._msg(turn, "champions/stopped_meanwhile")
         if not flow.expects_text(draft):
-            hint = self.compose.message(turn.lang, "tap_expected")
+            hint = self.compose.message(turn.lang, "champions/tap_expected")
             return Outcome(messages=(hint, await self._prompt(turn, draft)))
         after = flow.read_text(draft, text, self.settings.timezone, turn.now)
         if isinstance(after, flow.Problem):
-            return self._msg(turn, after.template.removeprefix("champions/"), **after.context)
+            return self._msg(turn, after.template, **after.context)
         if draft.flow == flow.FOLLOWUP and after.step == flow.CONFIRM:
             return await self._save_followup(turn, after)
         saved = await turn.repo.drafts.save_draft(after, turn.now)
@@ -464,9 +479,9 @@ class ChampionDesk:
     async def _stop_draft(self, turn: _Turn) -> Outcome:
         if turn.person is not None:
             await turn.repo.drafts.delete_draft(turn.person.id)
-        return self._msg(turn, "schedule_stopped")
+        return self._msg(turn, "champions/schedule_stopped")
 
-    async def _draft_tap(self, turn: _Turn, parts: list[str]) -> Outcome:
+    async def _draft_tap(self, turn: _Turn, parts: list[str]) -> Outcome:  # noqa: C901 (the hand-written draft machine; issue 11 part 1 replaces it with YAML dialogues)
         """s|<version>|<action>[|<argument>] on the open draft; any other version is stale."""
         person = turn.person
         draft = await turn.repo.drafts.draft(person.id) if person else None
@@ -481,7 +496,7 @@ class ChampionDesk:
         question = await self._prompt(turn, draft)
         if action == "n":
             await turn.repo.drafts.delete_draft(person.id)
-            return Outcome(edit=Edit(self._text_of(turn.lang, "schedule_stopped")), changed=True)
+            return Outcome(edit=Edit(self._text_of(turn.lang, "champions/schedule_stopped")), changed=True)
         if action == "y" and draft.step == flow.CONFIRM:
             return await self._confirm(turn, draft)
         after: SessionDraft | flow.Problem | None = None
@@ -489,16 +504,18 @@ class ChampionDesk:
         if action == "k" and draft.step == flow.KIND and argument in ("i", "w"):
             kind = SessionKind.INSPIRATION if argument == "i" else SessionKind.WORKSHOP
             after = flow.choose_kind(draft, kind)
-            choice = self._text_of(turn.lang, "button_inspiration" if argument == "i" else "button_workshop")
+            choice = self._text_of(
+                turn.lang, "champions/button_inspiration" if argument == "i" else "champions/button_workshop"
+            )
         elif action == "d" and draft.step == flow.DEPARTMENTS:
             if argument == "all":
                 after = flow.whole_organisation(draft)
-                choice = self._text_of(turn.lang, "button_whole_org")
+                choice = self._text_of(turn.lang, "champions/button_whole_org")
             elif argument == "ok":
                 after = flow.departments_done(draft)
                 names = {d.id: d.name for d in await turn.repo.departments.departments()}
                 chosen = [names[d] for d in after.values.get("departments", []) if d in names]
-                choice = ", ".join(chosen) or self._text_of(turn.lang, "button_whole_org")
+                choice = ", ".join(chosen) or self._text_of(turn.lang, "champions/button_whole_org")
             elif argument.isdigit() and await turn.repo.departments.department(int(argument)) is not None:
                 after = flow.toggle(draft, "departments", int(argument))
         elif action == "c" and draft.step == flow.CHAMPIONS:
@@ -511,17 +528,19 @@ class ChampionDesk:
                     choice = ", ".join(candidates.get(p, f"#{p}") for p in after.values["champions"])
             elif argument.isdigit() and int(argument) in candidates:
                 if fixed is not None and int(argument) == fixed:
-                    return self._notice(turn, "runs_it_yourself")
+                    return self._notice(turn, "champions/runs_it_yourself")
                 after = flow.toggle(draft, "champions", int(argument), fixed=fixed)
         if after is None:
             return self._stale(turn)
         if isinstance(after, flow.Problem):
-            return self._notice(turn, after.template.removeprefix("champions/"))
+            return self._notice(turn, after.template)
         saved = await turn.repo.drafts.save_draft(after, turn.now)
         following = await self._prompt(turn, saved)
         if saved.step == draft.step:  # a toggle: new ticks on the same question
             return Outcome(edit=Edit(None, following.buttons), changed=True)
-        answered = self._text_of(turn.lang, "answered", question=Markup(question.text), choice=choice or "")
+        answered = self._text_of(
+            turn.lang, "champions/answered", question=Markup(question.text), choice=choice or ""
+        )
         return Outcome(messages=(following,), edit=Edit(answered), changed=True)
 
     async def _confirm(self, turn: _Turn, draft: SessionDraft) -> Outcome:
@@ -532,7 +551,10 @@ class ChampionDesk:
             # Confirmed too late: the time has passed meanwhile. Ask again rather than plan the past.
             again = await turn.repo.drafts.save_draft(dataclasses.replace(draft, step=flow.WHEN), turn.now)
             return Outcome(
-                messages=(self.compose.message(turn.lang, "when_past"), await self._prompt(turn, again)),
+                messages=(
+                    self.compose.message(turn.lang, "champions/when_past"),
+                    await self._prompt(turn, again),
+                ),
                 edit=Edit(None, ()),
                 changed=True,
             )
@@ -540,15 +562,19 @@ class ChampionDesk:
             session = await turn.repo.sessions.session_by_id(int(draft.values["session"]))
             await turn.repo.drafts.delete_draft(person.id)
             if session is None or not self._changeable(person, session, turn.now):
-                return Outcome(edit=Edit(self._text_of(turn.lang, "session_unavailable")), changed=True)
+                return Outcome(
+                    edit=Edit(self._text_of(turn.lang, "champions/session_unavailable")), changed=True
+                )
             moved = await move_session(
                 turn.repo, session, starts_at, self.settings, turn.now, moved_by=person.id
             )
             context = self.compose.session_context(await self._view(turn, moved), turn.lang)
-            return Outcome(edit=Edit(self._text_of(turn.lang, "moved", session=context)), changed=True)
+            return Outcome(
+                edit=Edit(self._text_of(turn.lang, "champions/moved", session=context)), changed=True
+            )
         if not may_schedule(person, self.settings):
             await turn.repo.drafts.delete_draft(person.id)
-            return Outcome(edit=Edit(self._text_of(turn.lang, "champions_only")), changed=True)
+            return Outcome(edit=Edit(self._text_of(turn.lang, "champions/champions_only")), changed=True)
         session = await schedule_session(
             turn.repo,
             kind=SessionKind(draft.values["kind"]),
@@ -566,7 +592,7 @@ class ChampionDesk:
             edit=Edit(
                 self._text_of(
                     turn.lang,
-                    "scheduled",
+                    "champions/scheduled",
                     session=context,
                     brief_hours=sorted(set(self.settings.brief_hours), reverse=True),
                     followup_hours=self.settings.followup_hours,
@@ -589,24 +615,26 @@ class ChampionDesk:
         if person is None or session is None:
             return self._stale(turn)
         if not may_manage(person, session, self.settings):
-            return self._notice(turn, "champions_only")
+            return self._notice(turn, "champions/champions_only")
         if not self._changeable(person, session, turn.now):
-            return self._notice(turn, "session_unavailable")
+            return self._notice(turn, "champions/session_unavailable")
         context = self.compose.session_context(await self._view(turn, session), turn.lang)
         if action == "m":
             draft = await turn.repo.drafts.save_draft(flow.begin_move(person.id, session.id), turn.now)
             return Outcome(messages=(await self._prompt(turn, draft),), changed=True)
         if action == "x":
             buttons = (
-                (Button(self._text_of(turn.lang, "button_cancel_yes"), f"s|xy|{session.id}"),),
-                (Button(self._text_of(turn.lang, "button_cancel_no"), f"s|xn|{session.id}"),),
+                (Button(self._text_of(turn.lang, "champions/button_cancel_yes"), f"s|xy|{session.id}"),),
+                (Button(self._text_of(turn.lang, "champions/button_cancel_no"), f"s|xn|{session.id}"),),
             )
-            return self._msg(turn, "cancel_confirm", buttons, session=context)
+            return self._msg(turn, "champions/cancel_confirm", buttons, session=context)
         if action == "xy":
             await cancel_session(turn.repo, session, turn.now, cancelled_by=person.id)
-            return Outcome(edit=Edit(self._text_of(turn.lang, "cancelled", session=context)), changed=True)
+            return Outcome(
+                edit=Edit(self._text_of(turn.lang, "champions/cancelled", session=context)), changed=True
+            )
         if action == "xn":
-            return Outcome(edit=Edit(self._text_of(turn.lang, "cancel_kept", session=context)))
+            return Outcome(edit=Edit(self._text_of(turn.lang, "champions/cancel_kept", session=context)))
         return self._stale(turn)
 
     # -- follow-ups and nudge taps ---------------------------------------------------------------------
@@ -617,9 +645,9 @@ class ChampionDesk:
         if person is None or session is None or session.cancelled_at is not None:
             return self._stale(turn)
         if person.id not in session.champion_ids and not is_admin(person, self.settings):
-            return self._notice(turn, "champions_only")
+            return self._notice(turn, "champions/champions_only")
         if session.starts_at > turn.now:
-            return self._notice(turn, "not_held_yet")
+            return self._notice(turn, "champions/not_held_yet")
         asks = session.kind == SessionKind.INSPIRATION
         draft = await turn.repo.drafts.save_draft(
             flow.begin_followup(person.id, session.id, asks_workshop=asks), turn.now
@@ -635,20 +663,20 @@ class ChampionDesk:
             session_id, attended, None if wanted is None else int(wanted)
         )
         await turn.repo.drafts.delete_draft(turn.person.id)
-        return self._msg(turn, "followup_saved", attended=attended, want_workshop=wanted)
+        return self._msg(turn, "champions/followup_saved", attended=attended, want_workshop=wanted)
 
     async def _reminders_tap(self, turn: _Turn, wanted: bool) -> Outcome:
         person = turn.person
         if person is None or not person.consent:
-            return self._notice(turn, "needs_start")
+            return self._notice(turn, "champions/needs_start")
         await turn.repo.people.set_session_reminders(person.id, wanted)
         if wanted:
             await plan_reminders_for(turn.repo, person.id, person.department_id, self.settings, turn.now)
-            return self._msg(turn, "reminders_on", hours=self.settings.reminder_hours)
+            return self._msg(turn, "champions/reminders_on", hours=self.settings.reminder_hours)
         await turn.repo.nudges.cancel_pending(
             reason="reminders off", person_id=person.id, kinds=[NudgeKind.REMINDER]
         )
-        return self._msg(turn, "reminders_off")
+        return self._msg(turn, "champions/reminders_off")
 
     async def _recheck_off_tap(self, turn: _Turn) -> Outcome:
         person = turn.person
@@ -658,7 +686,7 @@ class ChampionDesk:
         await turn.repo.nudges.cancel_pending(
             reason="opted out", person_id=person.id, kinds=[NudgeKind.RECHECK]
         )
-        outcome = self._msg(turn, "recheck_off")
+        outcome = self._msg(turn, "champions/recheck_off")
         return dataclasses.replace(outcome, edit=Edit(None, ()), changed=True)
 
     async def _tap(self, turn: _Turn, data: str) -> Outcome:

@@ -61,7 +61,6 @@ MAX_ATTEMPTS = 5
 BATCH_SECONDS = 15
 #: How long re-check offers are planned apart, per worker (the plan is cheap but not free).
 RECHECK_PLAN_EVERY = timedelta(minutes=10)
-SESSION_KINDS = (NudgeKind.BRIEF, NudgeKind.FOLLOWUP, NudgeKind.REMINDER)
 
 
 # -- what a channel must offer the dispatcher ----------------------------------------------------------
@@ -376,7 +375,7 @@ def _superseded_briefs(targets: Sequence[NudgeTarget]) -> set[int]:
     return {t.nudge.id for t in targets if t.nudge.kind == NudgeKind.BRIEF and t.nudge.id not in kept}
 
 
-def _reason_to_skip(target: NudgeTarget, session: InspirationSession | None, now: datetime) -> str | None:
+def _reason_to_skip(target: NudgeTarget, session: InspirationSession | None, now: datetime) -> str | None:  # noqa: C901 (one flat list of independent reasons, read top to bottom)
     """Why a claimed nudge should not go out any more, checked on fresh rows just before sending."""
     nudge = target.nudge
     if target.channel != "telegram" or not target.external_id.isdigit():

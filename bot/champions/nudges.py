@@ -17,9 +17,8 @@ from bot.settings import Settings
 from bot.storage.nudges import NewNudge
 from bot.storage.unit_of_work import UnitOfWork
 
-#: Kinds that go to the champions of a session, and to its audience.
+#: Kinds that go to the champions of a session (a reminder goes to its audience).
 CHAMPION_KINDS = (NudgeKind.BRIEF, NudgeKind.FOLLOWUP)
-AUDIENCE_KINDS = (NudgeKind.REMINDER,)
 #: How many re-check offers one planning round adds at most.
 RECHECK_BATCH = 500
 

@@ -1,4 +1,4 @@
-"""Loads and cross-checks all content at once: dialogues, knowledge and templates.
+"""Loads and cross-checks all content at once: dialogues, knowledge, messages and templates.
 
 `coachbot validate`, the tests and start-up all go through here, so a content error is found
 the same way everywhere and named with its file and line.
@@ -6,16 +6,17 @@ the same way everywhere and named with its file and line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
 
+from bot.content import messages
 from bot.content.knowledge import Knowledge, load_knowledge
-from bot.content.renderer import SUFFIX, Renderer
+from bot.content.renderer import Renderer, environment
 from bot.engine.engine import DialogueEngine
 from bot.engine.loader import ContentProblem, load_dialogues
-from bot.engine.spec import LANGUAGES, Dialogue
+from bot.engine.spec import Dialogue
 from bot.engine.validation import check_dialogues
 from bot.understanding.lexicon import FOLDER as UNDERSTANDING_FOLDER
 from bot.understanding.lexicon import load_lexicon
@@ -28,6 +29,8 @@ OPTION_SOURCES = frozenset({"departments"})
 STORES = frozenset({"language", "consent", "standing", "department"})
 #: Dialogues the coach starts by name; they must exist.
 REQUIRED_DIALOGUES = ("onboarding", "phase_check", "fears")
+#: The code that names messages: checked for names that do not exist or are built at run time.
+CODE_DIR = Path(__file__).resolve().parent.parent
 
 
 class ContentError(Exception):
@@ -46,21 +49,39 @@ class Catalog:
     engine: DialogueEngine
     knowledge: Knowledge
     renderer: Renderer
+    #: Messages nothing names; `coachbot validate` reports them without failing.
+    unused: list[ContentProblem] = field(default_factory=list)
 
 
-def _template_problems(templates_dir: Path) -> tuple[Renderer | None, list[ContentProblem]]:
-    problems: list[ContentProblem] = []
+def _message_problems(
+    knowledge_dir: Path, dialogues: dict[str, Dialogue], code_dir: Path
+) -> tuple[Renderer | None, list[ContentProblem], list[ContentProblem]]:
+    """The renderer, the problems with messages and templates and every reference to them, and the
+    messages nothing uses."""
+    templates_dir = knowledge_dir / "templates"
+    env = environment(templates_dir)
+    texts, problems = messages.load_messages(knowledge_dir / messages.FOLDER)
+    problems.extend(messages.variable_problems(env, texts))
+    references, template_problems = messages.template_references(env, templates_dir)
+    problems.extend(template_problems)
     try:
-        renderer = Renderer(templates_dir)
+        renderer = Renderer(templates_dir, texts)
     except TemplateSyntaxError as error:
         path = Path(error.filename) if error.filename else templates_dir
-        return None, [ContentProblem(path, error.lineno, f"template syntax: {error.message}")]
-    for lang in LANGUAGES:
-        for other in LANGUAGES:
-            for missing in sorted(renderer.template_ids(lang) - renderer.template_ids(other)):
-                path = templates_dir / lang / f"{missing}{SUFFIX}"
-                problems.append(ContentProblem(path, 1, f"template has no {other!r} translation"))
-    return renderer, problems
+        return None, [*problems, ContentProblem(path, error.lineno, f"template syntax: {error.message}")], []
+    names = renderer.message_ids() | renderer.template_ids()
+    features = {name.split("/", 1)[0] for name in names}
+    found, code_problems = messages.code_references(code_dir, features)
+    problems.extend(code_problems)
+    references.extend(found)
+    problems.extend(messages.reference_problems(references, names))
+    references.extend(
+        messages.Reference(step.template, dialogue.file, step.line)
+        for dialogue in dialogues.values()
+        for step in dialogue.steps.values()
+    )
+    unused = messages.unused(texts, references)
+    return renderer, problems, unused
 
 
 def _understanding_problems(
@@ -74,14 +95,14 @@ def _understanding_problems(
 
 
 def check_content(
-    dialogues_dir: Path, knowledge_dir: Path, seeds_dir: Path | None = None
+    dialogues_dir: Path, knowledge_dir: Path, seeds_dir: Path | None = None, code_dir: Path = CODE_DIR
 ) -> tuple[Catalog | None, list[ContentProblem]]:
     """Every problem in the content; a Catalog only when there are none."""
     dialogues, problems = load_dialogues(dialogues_dir)
     knowledge, knowledge_problems = load_knowledge(knowledge_dir, seeds_dir)
     problems.extend(knowledge_problems)
-    renderer, template_problems = _template_problems(knowledge_dir / "templates")
-    problems.extend(template_problems)
+    renderer, message_problems, unused = _message_problems(knowledge_dir, dialogues, code_dir)
+    problems.extend(message_problems)
     for required in REQUIRED_DIALOGUES:
         if required not in dialogues:
             problems.append(ContentProblem(dialogues_dir, 0, f"dialogue {required!r} is missing"))
@@ -110,7 +131,7 @@ def check_content(
     problems.extend(_understanding_problems(dialogues, knowledge, knowledge_dir))
     if problems or renderer is None:
         return None, problems
-    return Catalog(dialogues, DialogueEngine(dialogues), knowledge, renderer), []
+    return Catalog(dialogues, DialogueEngine(dialogues), knowledge, renderer, unused), []
 
 
 def load_catalog(dialogues_dir: Path, knowledge_dir: Path) -> Catalog:

@@ -87,10 +87,6 @@ class Knowledge:
     def phase(self, model: str, phase_id: str) -> Item:
         return self.items[f"phases.{model}.{phase_id}"]
 
-    def phase_at(self, model: str, level: int) -> Item:
-        """The phase of a model at a level (1-4)."""
-        return self.phase_models[model][level - 1]
-
 
 def _texts(node: Any) -> Iterator[tuple[str, Any, int]]:
     """Every {nl, en} text mapping below node, with the line it sits on."""
@@ -117,7 +113,7 @@ def _quotes(item: LineDict) -> list[tuple[str, int]]:
     return []
 
 
-def _check_sources(
+def _check_sources(  # noqa: C901 (one check per source rule, each with its own message)
     item: LineDict, path: Path, problems: list[ContentProblem], seeds: SeedTexts | None
 ) -> None:
     """A cited seed exists and every quote is in one of the item's seeds; `own` items quote nothing."""

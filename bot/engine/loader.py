@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,7 +121,7 @@ def _option(node: Any, line: int, report: _Collector) -> Option | None:
     )
 
 
-def _step(node: Any, line: int, report: _Collector) -> Step | None:
+def _step(node: Any, line: int, report: _Collector) -> Step | None:  # noqa: C901 (one check per field of a step, each with its own message)
     if not isinstance(node, dict) or not isinstance(node.get("id"), str):
         report.add(line, "a step needs an `id`")
         return None
@@ -232,10 +231,3 @@ def load_dialogues(directory: Path) -> tuple[dict[str, Dialogue], list[ContentPr
     if not dialogues:
         problems.append(ContentProblem(directory, 0, "no dialogue files found"))
     return dialogues, problems
-
-
-def iter_targets(dialogue: Dialogue) -> Iterable[tuple[Step, Rule]]:
-    """Every (step, rule) pair, for the validator and the machine builder."""
-    for step in dialogue.steps.values():
-        for rule in step.next:
-            yield step, rule

@@ -42,7 +42,7 @@ def check_dialogues(
     return problems
 
 
-def _check_one(
+def _check_one(  # noqa: C901 (one check per dialogue rule, each with its own message)
     dialogue: Dialogue,
     dialogues: Mapping[str, Dialogue],
     template_exists: Callable[[str, str], bool],

@@ -2,7 +2,7 @@
 
 Only facts the shown figures already prove go in: a "top" category is named only when it is above
 everything its row hides (report.top_categories), and shares come from shown cells. The words are
-in knowledge/templates/{nl,en}/reports/reading.html; this module only picks the facts.
+in knowledge/templates/reports/reading.html and its messages; this module only picks the facts.
 """
 
 from __future__ import annotations

@@ -111,45 +111,13 @@ def decide(
     shown: dict[date, Release] = {}
     for release in frozen:
         shown[release.period] = release  # the latest of each period; a closed one is never followed
-    plans: list[MonthPlan] = []
-    for index, period in enumerate(raw.months):
-        existing = shown.get(period)
-        if index < current:
-            if existing is not None and existing.kind == CLOSED:
-                continue
-        elif existing is not None and now - existing.released_at < refresh:
-            continue
-        plan = plan_month(raw, index, min_group)
-        if plan is not None:
-            plans.append(plan)
+    plans = _due(raw, shown, now=now, refresh=refresh, min_group=min_group)
     if not plans:
         return Decision([shown[p] for p in raw.months if p in shown], [])
 
     candidate_ids = [_ids_of(raw, plan) for plan in plans]
     small = new_atoms([r.ids for r in frozen], candidate_ids)
-    figures: list[dict[str, FamilyRelease]] = [{} for _ in plans]
-    for spec in specs:
-        old = [
-            (number, b)
-            for number, r in enumerate(frozen)
-            if (b := r.block(spec.id)) is not None and b.categories == spec.categories
-        ]
-        new = [block_for(raw, plan, spec) for plan in plans]
-        numbered = [*old, *((len(frozen) + i, b) for i, b in enumerate(new))]
-        for _ in range(ZERO_ROUNDS):
-            protect([b for _, b in old] + new, min_group, frozen=len(old))
-            extra = zero_pins(small, dict(numbered), first_new=len(frozen))
-            if not extra:
-                break
-            for number, cell in extra:
-                new[number - len(frozen)].hidden.add(cell)
-        else:
-            for block in new:
-                block.hidden.update(block.cells())
-        for position, block in enumerate(new):
-            figures[position][spec.id] = FamilyRelease(
-                spec.categories, dict(block.counts), frozenset(block.hidden)
-            )
+    figures = _protected(raw, frozen, plans, specs, small, min_group)
     made: list[Release] = []
     for position, plan in enumerate(plans):
         period = raw.months[plan.index]
@@ -171,6 +139,62 @@ def decide(
         made.append(release)
         shown[period] = release
     return Decision([shown[p] for p in raw.months if p in shown], made)
+
+
+def _due(
+    raw: RawCounts, shown: Mapping[date, Release], *, now: datetime, refresh: timedelta, min_group: int
+) -> list[MonthPlan]:
+    """Plans of the months to release now: closed months never released closed, and the current
+    month when its last release is older than `refresh` (or missing)."""
+    current = len(raw.months) - 1
+    plans: list[MonthPlan] = []
+    for index, period in enumerate(raw.months):
+        existing = shown.get(period)
+        if index < current:
+            if existing is not None and existing.kind == CLOSED:
+                continue
+        elif existing is not None and now - existing.released_at < refresh:
+            continue
+        plan = plan_month(raw, index, min_group)
+        if plan is not None:
+            plans.append(plan)
+    return plans
+
+
+def _protected(
+    raw: RawCounts,
+    frozen: Sequence[Release],
+    plans: Sequence[MonthPlan],
+    specs: Sequence[FamilySpec],
+    atoms: Sequence[frozenset[Place]],
+    min_group: int,
+) -> list[dict[str, FamilyRelease]]:
+    """Every family of the planned months, protected with the frozen releases (anonymity.protect)
+    and against zeros that pin an atom in combination (zero_pins)."""
+    figures: list[dict[str, FamilyRelease]] = [{} for _ in plans]
+    for spec in specs:
+        old = [
+            (number, b)
+            for number, r in enumerate(frozen)
+            if (b := r.block(spec.id)) is not None and b.categories == spec.categories
+        ]
+        new = [block_for(raw, plan, spec) for plan in plans]
+        numbered = dict([*old, *((len(frozen) + i, b) for i, b in enumerate(new))])
+        for _ in range(ZERO_ROUNDS):
+            protect([b for _, b in old] + new, min_group, frozen=len(old))
+            extra = zero_pins(atoms, numbered, first_new=len(frozen))
+            if not extra:
+                break
+            for number, cell in extra:
+                new[number - len(frozen)].hidden.add(cell)
+        else:
+            for block in new:
+                block.hidden.update(block.cells())
+        for position, block in enumerate(new):
+            figures[position][spec.id] = FamilyRelease(
+                spec.categories, dict(block.counts), frozenset(block.hidden)
+            )
+    return figures
 
 
 #: Rounds of hiding zeros that, combined across releases, would pin a small group (then all).

@@ -79,14 +79,6 @@ class NudgeRepository(Repository):
         )
         return [_nudge(r) for r in rows.mappings()]
 
-    async def nudges_of(self, person_id: int) -> list[Nudge]:
-        rows = await self._session.execute(
-            select(nudges_table)
-            .where(nudges_table.c.person_id == person_id)
-            .order_by(nudges_table.c.due_at, nudges_table.c.id)
-        )
-        return [_nudge(r) for r in rows.mappings()]
-
     async def set_due(self, nudge_id: int, due_at: datetime) -> None:
         """Moves a nudge that is still pending; one already claimed goes out as it was."""
         await self._session.execute(

@@ -15,6 +15,7 @@ from telegram import InputFile, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.ext import ContextTypes
 
+from bot import commands
 from bot.channels.telegram.delivery import send_messages
 from bot.channels.telegram.handlers import services_of, visitor_of
 from bot.channels.telegram.splitting import split_message
@@ -28,7 +29,7 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 #: The commands this module answers, for the router and the admins' command menu.
-COMMANDS = ("report", "export")
+COMMANDS = commands.names(commands.Handler.REPORTS)
 
 
 async def _language(services: Services, visitor: Visitor) -> str:

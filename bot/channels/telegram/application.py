@@ -21,9 +21,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot import commands
 from bot.channels.telegram import admin, champions, handlers
 from bot.channels.telegram.ordering import PerPersonUpdates
 from bot.channels.telegram.pacing import FloodControl
+from bot.domain import Role
 from bot.logs import redact_everywhere
 from bot.services import open_services
 from bot.settings import Settings
@@ -67,20 +69,18 @@ async def _post_shutdown(application: Application) -> None:  # type: ignore[type
 
 
 async def set_command_menus(application: Application) -> None:  # type: ignore[type-arg]
-    """One menu per language via setMyCommands; English is the default."""
+    """One menu per language via setMyCommands, from the command table; English is the default.
+    Admins listed in the settings get the admins' menu in their own chat."""
     services = application.bot_data[handlers.SERVICES]
+    render = services.catalog.renderer.render
+
+    def menu(lang: str, role: Role) -> list[BotCommand]:
+        return [BotCommand(spec.name, render(lang, spec.about)) for spec in commands.menu(role)]
+
     for lang in MENU_LANGUAGES:
-        lines = services.catalog.renderer.render(lang, "coach/menu").splitlines()
-        commands = [
-            BotCommand(*(part.strip() for part in line.split(" - ", 1))) for line in lines if " - " in line
-        ]
         language_code = None if lang == MENU_LANGUAGES[0] else lang
-        await application.bot.set_my_commands(commands, language_code=language_code)
-        # Admins listed in the settings get the longer menu in their own chat.
-        extra = services.catalog.renderer.render(lang, "reports/menu").splitlines()
-        admin_commands = commands + [
-            BotCommand(*(part.strip() for part in line.split(" - ", 1))) for line in extra if " - " in line
-        ]
+        await application.bot.set_my_commands(menu(lang, Role.EMPLOYEE), language_code=language_code)
+        admin_commands = menu(lang, Role.ADMIN)
         for admin_id in services.settings.admin_ids:
             try:
                 await application.bot.set_my_commands(
@@ -127,7 +127,8 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     private = filters.ChatType.PRIVATE
     application.add_handler(ChatMemberHandler(handlers.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     champions.register_handlers(application)  # before the generic command and button handlers
-    admin_command = private & filters.UpdateType.MESSAGE & filters.Regex(r"^/(report|export)(@\w+)?(\s|$)")
+    reports = "|".join(admin.COMMANDS)
+    admin_command = private & filters.UpdateType.MESSAGE & filters.Regex(rf"^/({reports})(@\w+)?(\s|$)")
     application.add_handler(MessageHandler(admin_command & filters.Regex(r"^/report"), admin.on_report))
     application.add_handler(MessageHandler(admin_command & filters.Regex(r"^/export"), admin.on_export))
     application.add_handler(CallbackQueryHandler(handlers.on_tap))

@@ -8,6 +8,7 @@ job being in memory (lost on restart, one per process) costs nothing.
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from telegram import Update
@@ -25,7 +26,7 @@ from telegram.ext import (
 )
 
 from bot.champions.clock import SYSTEM_CLOCK, Clock
-from bot.champions.desk import COMMANDS, ChampionDesk
+from bot.champions.desk import COMMANDS, TAP_PREFIXES, ChampionDesk
 from bot.champions.dispatcher import Blocked, Dispatcher, SendFailed, Throttled, Undeliverable, Unsure
 from bot.channels.telegram.delivery import answer_query, edit_pressed, keyboard, send_messages
 from bot.channels.telegram.handlers import SERVICES, visitor_of
@@ -40,7 +41,7 @@ DESK = "champion_desk"
 DISPATCHER = "nudge_dispatcher"
 CLOCK = "clock"
 #: The desk's callback_data prefixes; the coach's are "c…" choice tokens and "a|" actions.
-CALLBACK_PATTERN = r"^(s|i|n)\|"
+CALLBACK_PATTERN = "^(" + "|".join(re.escape(prefix) for prefix in TAP_PREFIXES) + ")"
 JOB_NAME = "nudge-dispatcher"
 #: How long one sweep job keeps claiming full batches before it lets the next tick start afresh.
 SWEEP_JOB_SECONDS = 240.0

@@ -30,7 +30,7 @@ def _url() -> str:
     return load_settings().database_url
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:  # noqa: ARG001 (alembic's hook signature)
     # Migrations must not import the models (they change; a migration must not), so the UTC
     # wrapper is written as the column type it stores.
     if type_ == "type" and isinstance(obj, UTCDateTime):
