@@ -74,6 +74,8 @@ LAYERS: dict[str, Layer] = {
         "bot.storage",
         "bot.invites",
     ),
+    "bot.reports": layer("bot.domain", "bot.settings", "bot.content", "bot.storage", libraries=SQL),
+    # Prep briefs show the released report figures (issue 14), so champions read bot.reports.
     "bot.champions": layer(
         "bot.domain",
         "bot.commands",
@@ -84,8 +86,8 @@ LAYERS: dict[str, Layer] = {
         "bot.storage",
         "bot.invites",
         "bot.coach",
+        "bot.reports",
     ),
-    "bot.reports": layer("bot.domain", "bot.settings", "bot.content", "bot.storage", libraries=SQL),
     "bot.demo_data": layer(
         "bot.domain", "bot.settings", "bot.content", "bot.storage", "bot.reports", libraries=SQL
     ),

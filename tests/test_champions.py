@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.champions.clock import ManualClock
 from bot.domain import NudgeKind, Role
@@ -127,6 +127,15 @@ async def test_invite_schedule_brief_and_followup_end_to_end(clean_database_url)
             ("followup", 120),
         ]
         assert {r["person_id"] for r in rows} == {person_id}
+
+        # Sales' colleagues joined by naming Sales themselves: an admin vouches for them (what a
+        # department invite link does), else they would be in no figure (issue 14, puppets).
+        async with database.engine.begin() as connection:
+            await connection.execute(
+                update(people_table)
+                .where(people_table.c.department_id == departments["Sales"])
+                .values(vouched_department_id=people_table.c.department_id)
+            )
 
         # Nothing is due yet.
         assert (await drain(app)).sent == 0

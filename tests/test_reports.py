@@ -53,7 +53,8 @@ async def _demo(database: Database, people: int = 500) -> None:
 
 async def _independent(database: Database, before: datetime) -> dict[int | None, dict[str, int]]:
     """Per department: people, presence-model phases and fear of time loss, from each person's latest
-    assessment before `before`, found with NOT EXISTS (no window functions, no month arithmetic)."""
+    assessment before `before`, found with NOT EXISTS (no window functions, no month arithmetic),
+    counted when the person is vouched for that assessment's department."""
     a, later = assessments_table, aliased(assessments_table)
     newer = (
         select(later.c.id)
@@ -74,8 +75,14 @@ async def _independent(database: Database, before: datetime) -> dict[int | None,
         .exists()
         .label("fear_time_loss")
     )
+    # Only people vouched for the department of their latest assessment count (issue 14).
+    vouched = (
+        select(people_table.c.vouched_department_id)
+        .where(people_table.c.id == a.c.person_id)
+        .scalar_subquery()
+    )
     picked = select(a.c.department_id, a.c.phase_presence_model, time_loss).where(
-        a.c.assessed_at < before, not_(newer)
+        a.c.assessed_at < before, not_(newer), a.c.department_id == vouched
     )
     latest = picked.subquery("latest")
     query = select(
@@ -137,14 +144,19 @@ async def test_report_matches_an_independent_query(database: Database) -> None:
                 assert figure.count == expected["time_loss"]
                 compared += 1
     assert compared > 60  # many figures are shown, and each one was checked
-    # participation: onboarded people per current department, from the people table
+    # participation: onboarded people vouched for their current department, from the people table
     async with database.engine.connect() as connection:
         onboarded = (
             await connection.execute(
-                select(func.count()).where(people_table.c.channel == CHANNEL, people_table.c.consent)
+                select(func.count()).where(
+                    people_table.c.channel == CHANNEL,
+                    people_table.c.consent,
+                    people_table.c.vouched_department_id == people_table.c.department_id,
+                )
             )
         ).scalar_one()
-    assert report.participation[0].onboarded.count == onboarded == 500
+    assert report.participation[0].onboarded.count == onboarded
+    assert 450 < onboarded < 500  # the demo's people without a department are nobody's to vouch for
     assert report.participation[0].respondents == report.months[-1].rows[0].respondents < 500
 
 
