@@ -147,3 +147,28 @@ def test_debug_logging_keeps_message_texts_and_links_out() -> None:
         root.handlers[:], level, telegram_level = saved
         root.setLevel(level)
         logging.getLogger("telegram").setLevel(telegram_level)
+
+
+async def test_demo_data_is_marked_never_offered_and_removable(database: Database) -> None:
+    from bot.demo_data import CHANNEL, fill, remove
+    from bot.reports.report import categories_of
+    from bot.storage.models import departments_table, released_figures_table
+    from tests.support.privacy_world import catalog
+
+    async with database.transaction() as repo:
+        legal = await repo.departments.add_department("Legal")
+    await fill(database, categories_of(catalog().knowledge), people=40, departments=4, now=NOW, zone=ZONE)
+    from bot.reports.report import build_report
+
+    report = await build_report(database, catalog(), lang="en", min_group=5, zone=ZONE, now=NOW)
+    assert report.current is not None  # the demo shows something at once
+    async with database.transaction() as repo:
+        assert await repo.departments.departments() == [legal]  # demo departments are not offered
+    assert await remove(database) == (40, 4)
+    async with database.engine.connect() as connection:
+        names = (await connection.execute(select(departments_table.c.name))).scalars().all()
+        people = (
+            await connection.execute(select(people_table.c.id).where(people_table.c.channel == CHANNEL))
+        ).all()
+        releases = (await connection.execute(select(released_figures_table.c.batch))).all()
+    assert names == ["Legal"] and people == [] and releases == []

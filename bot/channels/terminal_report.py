@@ -84,3 +84,17 @@ async def demo_command(settings: Settings, *, people: int, departments: int, mon
         f"{summary.assessments} checks over {summary.months} months; try `coachbot report`"
     )
     return 0
+
+
+async def demo_remove_command(settings: Settings) -> int:
+    """`coachbot demo-data --remove`: the demo organisation out again; returns the exit code."""
+    from bot.demo_data import remove
+
+    database = Database(settings.database_url)
+    try:
+        await database.ensure_schema()
+        people, departments = await remove(database)
+    finally:
+        await database.dispose()
+    print(f"removed {people} demo people and {departments} demo departments, and the released report figures")
+    return 0

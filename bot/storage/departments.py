@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, false, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,7 +62,12 @@ class DepartmentRepository(Repository):
             cached = cache.get(revision)
             if cached is not None:
                 return cached
-        rows = await self._session.execute(select(departments_table.c.id, departments_table.c.name))
+        # Demo departments (coachbot demo-data) are never offered to real people.
+        rows = await self._session.execute(
+            select(departments_table.c.id, departments_table.c.name).where(
+                departments_table.c.demo.is_(false())
+            )
+        )
         found = sorted(
             (Department(id=row.id, name=row.name) for row in rows), key=lambda d: (d.name.casefold(), d.name)
         )

@@ -96,6 +96,9 @@ class DepartmentRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(DEPARTMENT_NAME_MAX), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Made by `coachbot demo-data` (migration 0005): never offered to real people, removed by
+    #: `coachbot demo-data --remove`.
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PersonRow(Base):

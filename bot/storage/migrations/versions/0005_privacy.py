@@ -30,6 +30,7 @@ def upgrade() -> None:
     # DepartmentRepository.remove_department clears both columns instead.
     op.add_column("people", sa.Column("vouched_department_id", sa.Integer(), nullable=True))
     op.add_column("invites", sa.Column("department_id", sa.Integer(), nullable=True))
+    op.add_column("departments", sa.Column("demo", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table(
         "released_figures",
         sa.Column("batch", sa.Integer(), autoincrement=False, nullable=False),
@@ -42,5 +43,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("released_figures")
     # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+), never a rebuild of `people`.
+    op.drop_column("departments", "demo")
     op.drop_column("invites", "department_id")
     op.drop_column("people", "vouched_department_id")
