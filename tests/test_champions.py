@@ -156,9 +156,9 @@ async def test_invite_schedule_brief_and_followup_end_to_end(clean_database_url)
         for name, phase in (("Presence", "presence"), ("Dialogue", "dialogue"), ("Engagement", "engagement")):
             count = presence[phase]
             shown = f"{name} {count} ({_pct(count, total)}%)"
-            assert f"{name} x" in brief if 0 < count < 5 else (shown in brief or f"{name} x" in brief)
-        assert f"Pilot {pilot['pilot']} (" not in brief and "Pilot x" in brief
-        assert "x: left out, because it would describe fewer than 5 colleagues" in brief
+            assert f"{name} ×" in brief if 0 < count < 5 else (shown in brief or f"{name} ×" in brief)
+        assert f"Pilot {pilot['pilot']} (" not in brief and "Pilot ×" in brief
+        assert "×: left out, because it would describe fewer than 5 colleagues" in brief
         top = fears.most_common(1)[0]
         assert top[1] < 5 and f"Time loss ({top[1]} of {total}" not in brief  # a small cell is never named
         assert "No worry was named by enough colleagues to show it here" in brief

@@ -172,3 +172,21 @@ async def test_demo_data_is_marked_never_offered_and_removable(database: Databas
         ).all()
         releases = (await connection.execute(select(released_figures_table.c.batch))).all()
     assert names == ["Legal"] and people == [] and releases == []
+
+
+async def test_the_reading_names_the_groups_it_could_not_read(database: Database) -> None:
+    """Issue 14: the reading skipped departments with a hidden cell without saying so."""
+    from bot.reports.text import render_text
+    from tests.support.privacy_world import catalog
+
+    org = Org(database, zone=ZONE, now=NOW)
+    for i in range(10):
+        await org.answer(f"it{i}", "IT", answers("dialogue", "pilot", ("security",) if i < 2 else ()))
+    for i in range(8):
+        await org.answer(f"s{i}", "Sales", answers("presence", "pilot", ("time_loss",) if i < 6 else ()))
+    report = await org.report("en")
+    assert report.current.row(f"d{org.departments['IT']}").figure("fear:security", "named").count is None
+    text = render_text(report, catalog())
+    assert "Worries and blockers of IT, Sales were not read: some are hidden" in text
+    dutch = render_text(await org.report("nl"), catalog())
+    assert "Zorgen en remmen van IT, Sales zijn niet gelezen" in dutch

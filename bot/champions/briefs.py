@@ -5,7 +5,7 @@ Figures describe the audience as one group, taken from the current month's relea
 same audience until the next release, so briefs for other audiences, other sessions or a moved
 session cannot be subtracted from each other. An audience that is not exactly a set of the
 report's rows, or has fewer than COACHBOT_MIN_GROUP respondents, gets no figures at all, not even
-how many answered. A figure hidden in the report is hidden here ("x"). The departments are never
+how many answered. A figure hidden in the report is hidden here ("×"). The departments are never
 broken out one by one.
 """
 

@@ -17,7 +17,10 @@ def render_text(report: AggregateReport, catalog: Catalog) -> str:
     if report.current is None:
         return renderer.render(lang, "reports/too_small", min_group=report.min_group)
     mark = report.labels.get("hidden_mark", "x")
-    reading = Markup(renderer.render(lang, "reports/reading", **reading_context(report)))
+    context = reading_context(report)
+    reading = Markup(
+        renderer.render(lang, "reports/reading", min_group=report.min_group, mark=mark, **context)
+    )
     current = report.current
 
     def cells(row: Row, measure: Measure) -> list[dict[str, str]]:
