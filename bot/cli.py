@@ -158,7 +158,8 @@ def _reports(settings: Settings, args: argparse.Namespace) -> int:
         return asyncio.run(demo_remove_command(settings))
     if args.command == "demo-data" and args.people is None:
         return _fail("demo-data needs --people N (or --remove)", EXIT_USAGE)
-    if args.months < 1 or (getattr(args, "people", 1) or 1) < 1 or getattr(args, "departments", 1) < 1:
+    people = getattr(args, "people", 1)
+    if args.months < 1 or (people is not None and people < 1) or getattr(args, "departments", 1) < 1:
         return _fail("--people, --departments and --months must be at least 1", EXIT_USAGE)
     if args.command == "report":
         return asyncio.run(
