@@ -261,7 +261,7 @@ def test_random_sequences_reveal_nothing(tmp_path_factory: pytest.TempPathFactor
     organisations have groups at all; the auditor must find nothing."""
     url = _random_database(tmp_path_factory)
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(start=_start, steps=st.lists(_step, min_size=4, max_size=24))
     def check(start, steps) -> None:
         assert asyncio.run(_run(url, [*start, ("report",), *steps])) == []

@@ -115,14 +115,24 @@ def decide(
     if not plans:
         return Decision([shown[p] for p in raw.months if p in shown], [])
 
-    candidate_ids = [_ids_of(raw, plan) for plan in plans]
-    small = new_atoms([r.ids for r in frozen], candidate_ids)
-    figures = _protected(raw, frozen, plans, specs, small, min_group)
+    # Months whose release would single out a small group keep their last release (separate_groups);
+    # decided before protecting, so the zeros are judged against what is really published.
+    kept = [
+        (plan, ids)
+        for plan in plans
+        if separate_groups(
+            [r for r in frozen if r.period == raw.months[plan.index]], ids := _ids_of(raw, plan), min_group
+        )
+    ]
+    plans = [plan for plan, _ in kept]
+    candidate_ids = [ids for _, ids in kept]
+    figures = _protected(
+        raw, frozen, plans, specs, new_atoms([r.ids for r in frozen], candidate_ids), min_group
+    )
     made: list[Release] = []
     for position, plan in enumerate(plans):
         period = raw.months[plan.index]
         is_open = plan.index == current
-        ids = candidate_ids[position]
         release = Release(
             period=period,
             kind=OPEN if is_open else CLOSED,
@@ -132,10 +142,8 @@ def decide(
             totals=dict(plan.totals),
             families=figures[position],
             participation=participation(raw, plan, min_group) if is_open else (),
-            ids=ids,
+            ids=candidate_ids[position],
         )
-        if not separate_groups([r for r in frozen if r.period == period], release, min_group):
-            continue  # keep showing the month's last release: this one would single people out
         made.append(release)
         shown[period] = release
     return Decision([shown[p] for p in raw.months if p in shown], made)
@@ -228,13 +236,13 @@ def _atoms(releases: Sequence[Mapping[str, frozenset[int]]]) -> dict[frozenset[P
 def new_atoms(
     before: Sequence[Mapping[str, frozenset[int]]], candidates: Sequence[Mapping[str, frozenset[int]]]
 ) -> list[frozenset[Place]]:
-    """Where the atoms (see separate_groups) that the candidates create sit, whatever their size:
-    a large atom pinned by zeros pins its count in the rows it shares with small ones."""
-    old = set(_atoms(before).values())
+    """Where the atoms (see separate_groups) that sit in a candidate's rows are, whatever their size
+    and whether or not they are new: a candidate's zeros can pin an old atom in combination with
+    an earlier release's zeros just as well (a refresh of the same people, protected afresh)."""
     return [
         places
-        for places, members in _atoms([*before, *candidates]).items()
-        if members not in old and any(number >= len(before) for number, _ in places)
+        for places in _atoms([*before, *candidates])
+        if any(number >= len(before) for number, _ in places)
     ]
 
 
@@ -269,7 +277,9 @@ def zero_pins(
     return hide
 
 
-def separate_groups(before: Sequence[Release], candidate: Release, min_group: int) -> bool:
+def separate_groups(
+    before: Sequence[Release], candidate: Mapping[str, frozenset[int]], min_group: int
+) -> bool:
     """Whether releasing `candidate` after `before` (the same month's earlier releases) keeps every
     group a reader can single out at 0 or at least `min_group` people.
 
@@ -282,12 +292,12 @@ def separate_groups(before: Sequence[Release], candidate: Release, min_group: in
     """
     if not before:
         return True
-    releases = [*before, candidate]
+    releases = [*(r.ids for r in before), candidate]
 
     def atoms(upto: int) -> set[frozenset[int]]:
         signature: dict[int, set[tuple[int, str]]] = defaultdict(set)
         for number, release in enumerate(releases[:upto]):
-            for row, ids in release.ids.items():
+            for row, ids in release.items():
                 for assessment in ids:
                     signature[assessment].add((number, row))
         groups: dict[frozenset[tuple[int, str]], set[int]] = defaultdict(set)
