@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bot.coaching.advice import AdviceViews
 from bot.coaching.assessment import Reading, reading_of
 from bot.coaching.rules import CoachingRules
+from bot.commitment_taps import COMMIT, NOT_NOW, CommitmentTap
 from bot.content.catalog import Catalog
 from bot.conversation import Button, Message
 from bot.domain import Assessment
@@ -78,6 +79,24 @@ class AdviceMessages:
             bottom.append(button(LENS, "coach/button_lens", rank))
         return tuple(row for row in (tuple(top), tuple(bottom)) if row)
 
+    def commit_row(self, lang: str, assessment_id: int, step_id: str) -> tuple[Button, ...]:
+        """ "Doe je dit deze week?" under a step: yes stores a commitment, "not now" nothing."""
+        return (
+            CommitmentTap(COMMIT, assessment_id, step_id).button(
+                self._render(lang, "coach/button_commit_yes")
+            ),
+            CommitmentTap(NOT_NOW, assessment_id, step_id).button(
+                self._render(lang, "coach/button_commit_not_now")
+            ),
+        )
+
+    def _with_commit(
+        self, lang: str, assessment_id: int, step: object, rows: tuple[tuple[Button, ...], ...]
+    ) -> tuple[tuple[Button, ...], ...]:
+        if not isinstance(step, dict) or "id" not in step:
+            return rows
+        return (self.commit_row(lang, assessment_id, str(step["id"])), *rows)
+
     def first(self, lang: str, current: Assessment, previous: Assessment | None, when: str) -> Message:
         """The message right after a check (and on /advice)."""
         reading = self._reading(current)
@@ -85,8 +104,12 @@ class AdviceMessages:
             return Message(self._render(lang, "coach/advice_outdated"))
         before = self._reading(previous) if previous is not None else None
         change = self.views.change(previous, before, reading, lang, when)
-        text = self._render(lang, "coach/advice", **self.views.first(reading, lang, change))
-        return Message(text, self.buttons(lang, current.id, reading, 0))
+        view = self.views.first(reading, lang, change)
+        text = self._render(lang, "coach/advice", **view)
+        buttons = self._with_commit(
+            lang, current.id, view.get("step"), self.buttons(lang, current.id, reading, 0)
+        )
+        return Message(text, buttons)
 
     def more(
         self, lang: str, tap: AdviceTap, current: Assessment, previous: Assessment | None, when: str
@@ -96,6 +119,7 @@ class AdviceMessages:
         if reading is None:
             return Message(self._render(lang, "coach/advice_outdated"))
         rank = tap.rank
+        step: object = None
         if tap.name == WHY:
             before = self._reading(previous) if previous is not None else None
             change = self.views.change(previous, before, reading, lang, when)
@@ -105,7 +129,9 @@ class AdviceMessages:
         elif tap.name == STEP:
             view = self.views.another(reading, rank, lang)
             rank = int(view["rank"])
+            step = view.get("step")
             text = self._render(lang, "coach/advice_step", **view)
         else:
             text = self._render(lang, "coach/advice_lens", **self.views.lens(reading, rank, lang))
-        return Message(text, self.buttons(lang, tap.assessment_id, reading, rank, shown=tap.name))
+        buttons = self.buttons(lang, tap.assessment_id, reading, rank, shown=tap.name)
+        return Message(text, self._with_commit(lang, tap.assessment_id, step, buttons))

@@ -12,12 +12,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot import commands
 from bot.advice_messages import AdviceMessages, AdviceTap
 from bot.coaching.assessment import PHASE_MODELS, all_steps, assess
 from bot.coaching.rules import rules_of
+from bot.commitment_flow import HELD_BACK_DIALOGUE, WORKED_DIALOGUE, CommitmentFlow
+from bot.commitment_taps import CommitmentTap
 from bot.content.catalog import Catalog
 from bot.content.dates import short_date
 from bot.conversation import (
@@ -57,16 +59,32 @@ def _action(name: str, value: str) -> str:
     return f"{_ACTION}{name}|{value}"
 
 
+class Clock(Protocol):
+    """Where "now" comes from (bot.champions.clock has the real one and a hand-moved one)."""
+
+    def now(self) -> datetime: ...
+
+
+class _SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
 class Coach:
     """Runs turns for anyone; holds only shared, read-only things between turns."""
 
-    def __init__(self, store: Database, catalog: Catalog, settings: Settings) -> None:
+    def __init__(
+        self, store: Database, catalog: Catalog, settings: Settings, clock: Clock | None = None
+    ) -> None:
         self.store = store
         self.catalog = catalog
         self.settings = settings
+        #: Commitments and their follow-ups are timed by it; tests move a hand-set clock.
+        self.clock: Clock = clock or _SystemClock()
         self._steps = all_steps(catalog.dialogues)
         self.rules = rules_of(catalog)
         self._advice_messages = AdviceMessages(catalog, self.rules)
+        self.commitments = CommitmentFlow(catalog, self.rules, settings)
 
     # -- entry point ----------------------------------------------------------------------------
 
@@ -190,7 +208,7 @@ class Coach:
         if start.payload:
             # A deep-link payload is an invite code (champions, admins): say what it did, then go on
             # as /start does. Acceptance runs in this transaction, with the person's row locked.
-            answer = await accept_invite(repo, person, start.payload, datetime.now(UTC))
+            answer = await accept_invite(repo, person, start.payload, self.clock.now())
             log.info("start.invite", extra={"answer": str(answer.answer)})
             note = self._msg(lang, answer.template, role=str(answer.role or ""))
             if not person.consent:
@@ -235,7 +253,9 @@ class Coach:
         if not person.consent:
             return Outcome(messages=(self._msg(lang, "coach/needs_consent"),), language=lang)
         if name == "check":
-            return await self._begin(repo, person, position, lang, CHECK)
+            begun = await self._begin(repo, person, position, lang, CHECK)
+            recap = await self.commitments.recap(repo, person, lang)
+            return begun if recap is None else replace(begun, messages=(recap, *begun.messages))
         if name == "advice":
             return Outcome(messages=(await self._advice(repo, person, lang),), language=lang)
         if name == "cancel":
@@ -296,6 +316,9 @@ class Coach:
         advice = AdviceTap.decode(name, value)
         if advice is not None:
             return await self._advice_tap(repo, person, lang, advice)
+        commitment = CommitmentTap.decode(name, value)
+        if commitment is not None:
+            return await self._commitment_tap(repo, person, position, lang, commitment)
         if name == "forget" and value == "yes":
             await repo.forget_person(person.id)
             text = self._text_of(lang, "coach/forgotten")
@@ -312,6 +335,16 @@ class Coach:
                 messages = (self._prompt_message(value, position, prompt),)
             return Outcome(messages=messages, edit=Edit(text), language=value, changed=True)
         return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
+
+    async def _commitment_tap(
+        self, repo: UnitOfWork, person: Person, position: Position, lang: str, tap: CommitmentTap
+    ) -> Outcome:
+        """Commit to a step, answer its follow-up, share a success; some go on into a dialogue."""
+        answer = await self.commitments.tap(repo, person, lang, tap, self.clock.now())
+        if answer.begin is None:
+            return answer.outcome
+        begun = await self._begin(repo, person, position, lang, answer.begin)
+        return replace(begun, edit=answer.outcome.edit)
 
     async def _text(
         self, repo: UnitOfWork, person: Person, position: Position, lang: str, text: Text
@@ -360,8 +393,13 @@ class Coach:
             else:
                 messages.append(self._msg(lang, reply.template, **self._common(saved)))
         for finished in result.finished:
-            if self.catalog.dialogues[finished].on_finish == "assess":
+            action = self.catalog.dialogues[finished].on_finish
+            if action == "assess":
                 messages.append(await self._assess(repo, person, saved, lang))
+            elif action in (WORKED_DIALOGUE, HELD_BACK_DIALOGUE):
+                after = await self.commitments.finished(repo, person, lang, finished, result.answers)
+                if after is not None:
+                    messages.append(after)
         return Outcome(messages=tuple(messages), language=lang, changed=True)
 
     async def _assess(self, repo: UnitOfWork, person: Person, position: Position, lang: str) -> Message:
@@ -375,7 +413,7 @@ class Coach:
             standing=person.standing,
         )
         previous = await repo.assessments.assessments(person.id, limit=1)
-        stored = await repo.assessments.add_assessment(replace(assessment, assessed_at=datetime.now(UTC)))
+        stored = await repo.assessments.add_assessment(replace(assessment, assessed_at=self.clock.now()))
         return self._advice_messages.first(
             lang, stored, previous[0] if previous else None, self._when(previous, lang)
         )
@@ -430,6 +468,22 @@ class Coach:
             }
             for a in data.assessments
         ]
+        commitments = [
+            {
+                "when": short_date(c.made_at, lang, zone),
+                "step": self.commitments.step_text(c.step, lang),
+                "outcome": self.commitments.outcome_text(c, lang),
+                "worked": c.worked,
+                "shared": c.shared_at is not None,
+            }
+            for c in data.commitments
+        ]
+        reminders, recheck_off = await repo.people.preferences(person.id)
+        nudges = {
+            "reminders": reminders,
+            "followups": not await repo.commitments.followups_off(person.id),
+            "rechecks": not recheck_off,
+        }
         standing = self._option_label("standing", person.standing, lang, {}) if person.standing else "–"
         return self._msg(
             lang,
@@ -440,6 +494,8 @@ class Coach:
             consent="✅" if person.consent else "–",
             answers=answers,
             assessments=assessments,
+            commitments=commitments,
+            nudges=nudges,
         )
 
     # -- rendering helpers ----------------------------------------------------------------------

@@ -103,6 +103,7 @@ class PersonalData:
     department: str | None
     answers: tuple[AnswerRecord, ...]
     assessments: tuple[Assessment, ...]
+    commitments: tuple[Commitment, ...] = ()
 
 
 # -- champions: invitations, sessions and nudges -----------------------------------------------------
@@ -117,12 +118,14 @@ class SessionKind(StrEnum):
 
 class NudgeKind(StrEnum):
     """Why a nudge is sent: a champion's prep brief or follow-up, an employee's reminder or re-check,
-    or word that a session someone expects was moved or cancelled."""
+    the follow-up of a person's commitment, or word that a session someone expects was moved or
+    cancelled."""
 
     BRIEF = "brief"
     FOLLOWUP = "followup"
     REMINDER = "reminder"
     RECHECK = "recheck"
+    COMMITMENT = "commitment"
     MOVED = "moved"
     CANCELLED = "cancelled"
 
@@ -167,6 +170,7 @@ class Nudge:
     attempts: int = 0
     sent_at: datetime | None = None
     last_error: str | None = None
+    commitment_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -200,3 +204,48 @@ class SessionDraft:
     values: dict[str, Any] = field(default_factory=dict)
     version: int = 0
     updated_at: datetime | None = None
+
+
+# -- commitments: the step a person said they would take, and how it went (issue 13) -----------------
+
+
+class CommitmentOutcome(StrEnum):
+    """The person's answer to the follow-up; "replaced" when a newer commitment took its place."""
+
+    DONE = "done"
+    PARTLY = "partly"
+    NOT_DONE = "not_done"
+    REPLACED = "replaced"
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """ "Doe je dit deze week?" answered yes: one advice step, for one person, followed up once.
+
+    `department_id` is copied in (like an assessment's) so the report counts where the person was
+    when they committed; `shared_at` is set only when the person agreed to share `worked` with the
+    champions, and only a shared success ever leaves /mydata.
+    """
+
+    id: int
+    person_id: int
+    step: str
+    made_at: datetime
+    followup_due_at: datetime
+    assessment_id: int | None = None
+    department_id: int | None = None
+    outcome: CommitmentOutcome | None = None
+    answered_at: datetime | None = None
+    worked: str | None = None
+    held_back: str | None = None
+    shared_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SharedSuccess:
+    """A success its person agreed to share: what worked, on which step, without a name."""
+
+    step: str
+    worked: str | None
+    shared_at: datetime
+    department_id: int | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import PROJECT_ROOT
@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     send_rate: float = Field(default=30.0, gt=0, le=30, validation_alias="COACHBOT_SEND_RATE")
     #: A claimed nudge not marked within this time is claimed again (a dispatcher crashed).
     nudge_lease_seconds: int = Field(default=300, ge=30, validation_alias="COACHBOT_NUDGE_LEASE_SECONDS")
+    # Commitments and the nudges people get without asking (reminders, follow-ups, re-check offers).
+    commitment_followup_days: int = Field(
+        default=7, ge=1, le=60, validation_alias="COACHBOT_COMMITMENT_FOLLOWUP_DAYS"
+    )
+    max_nudges_per_week: int = Field(default=2, ge=1, le=50, validation_alias="COACHBOT_MAX_NUDGES_PER_WEEK")
+    #: Quiet hours in COACHBOT_TIMEZONE: no such nudge from `quiet_from` until `quiet_until` (overnight).
+    quiet_from: int = Field(default=19, ge=1, le=24, validation_alias="COACHBOT_QUIET_FROM")
+    quiet_until: int = Field(default=8, ge=0, le=23, validation_alias="COACHBOT_QUIET_UNTIL")
+    quiet_weekends: bool = Field(default=True, validation_alias="COACHBOT_QUIET_WEEKENDS")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -70,6 +79,13 @@ class Settings(BaseSettings):
         if isinstance(value, tuple | list) and any(not 0 < int(h) <= 24 * 14 for h in value):
             raise ValueError("each brief is between 1 and 336 hours before the session")
         return value
+
+    @model_validator(mode="after")
+    def _overnight_quiet(self) -> Settings:
+        """Quiet hours run overnight: they start in the evening and end in the morning."""
+        if self.quiet_until >= self.quiet_from:
+            raise ValueError("COACHBOT_QUIET_UNTIL must be earlier in the day than COACHBOT_QUIET_FROM")
+        return self
 
     @field_validator("timezone")
     @classmethod

@@ -331,10 +331,11 @@ def test_the_first_message_names_both_phases_one_step_and_why(
     assert (
         labels
         == {
-            "nl": ["Waarom deze fase?", "Een andere stap", "Het model erachter"],
-            "en": ["Why this phase?", "Another step", "The model behind it"],
+            "nl": ["🤝 Ja, doe ik", "Nu niet", "Waarom deze fase?", "Een andere stap", "Het model erachter"],
+            "en": ["🤝 Yes, I'll do it", "Not now", "Why this phase?", "Another step", "The model behind it"],
         }[lang]
-    )  # nothing named: no worries button
+    )  # nothing named: no worries button; the commitment's question comes first
+    assert {"nl": "Doe je dit deze week?", "en": "Will you do this this week?"}[lang] in text
     for other in rules_for(catalog).steps:
         if other.id != step.id:
             assert catalog.knowledge.get(other.ref).text("text", lang) not in text

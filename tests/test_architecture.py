@@ -54,15 +54,32 @@ LAYERS: dict[str, Layer] = {
     "bot.commands": layer("bot.domain"),
     "bot.settings": layer("bot"),
     "bot.engine": layer("bot.domain"),
+    "bot.nudging": layer("bot.domain"),
+    "bot.commitment_taps": layer("bot.conversation"),
     "bot.understanding": layer("bot", "bot.domain", "bot.engine"),
     "bot.content": layer("bot.domain", "bot.engine", "bot.understanding"),
     "bot.coaching": layer("bot.domain", "bot.engine", "bot.understanding", "bot.content"),
     "bot.storage": layer("bot.domain", "bot.settings", "bot.sending", libraries=SQL),
     "bot.invites": layer("bot.domain", "bot.storage"),
     "bot.advice_messages": layer(
-        "bot.domain", "bot.conversation", "bot.engine", "bot.content", "bot.coaching"
+        "bot.domain", "bot.conversation", "bot.engine", "bot.content", "bot.coaching", "bot.commitment_taps"
+    ),
+    "bot.commitment_flow": layer(
+        "bot.commitment_taps",
+        "bot.domain",
+        "bot.conversation",
+        "bot.settings",
+        "bot.engine",
+        "bot.understanding",
+        "bot.content",
+        "bot.coaching",
+        "bot.storage",
+        "bot.nudging",
     ),
     "bot.coach": layer(
+        "bot.commitment_taps",
+        "bot.commitment_flow",
+        "bot.nudging",
         "bot.domain",
         "bot.commands",
         "bot.conversation",
@@ -77,6 +94,9 @@ LAYERS: dict[str, Layer] = {
     "bot.reports": layer("bot.domain", "bot.settings", "bot.content", "bot.storage", libraries=SQL),
     # Prep briefs show the released report figures (issue 14), so champions read bot.reports.
     "bot.champions": layer(
+        "bot.nudging",
+        "bot.commitment_flow",
+        "bot.coaching",
         "bot.domain",
         "bot.commands",
         "bot.conversation",
@@ -118,7 +138,7 @@ LAYERS["bot.cli"] = layer(*LAYERS, libraries=TELEGRAM)
 LAYERS["bot.__main__"] = layer("bot.cli")
 
 #: The pure units: loading them must not load Telegram or SQL.
-PURE = ("bot.engine", "bot.understanding", "bot.content", "bot.coaching")
+PURE = ("bot.engine", "bot.nudging", "bot.understanding", "bot.content", "bot.coaching")
 DATABASE_FIXTURES = {"database", "sqlite_database", "postgres_database", "database_url", "postgres_url"}
 
 

@@ -28,7 +28,7 @@ from bot.storage.database import Database
 from bot.storage.models import nudges_table, people_table
 from bot.storage.nudges import NewNudge
 from tests.support.bot_api_double import BotApiDouble
-from tests.support.harness import services
+from tests.support.harness import ANY_TIME, services
 from tests.test_champions_support import (
     ADMIN,
     add_departments,
@@ -105,7 +105,7 @@ async def test_restart_between_scheduling_and_due_time_loses_nothing(clean_datab
 
 async def test_a_claim_left_by_a_crashed_worker_is_sent_after_the_lease(database):
     """A worker that claimed and died: its nudges wait out the lease, then go out once."""
-    settings = load_settings(database_url="sqlite://", nudge_lease_seconds=300)
+    settings = load_settings(database_url="sqlite://", nudge_lease_seconds=300, **ANY_TIME)
     catalog = load_catalog(settings.dialogues_dir, settings.knowledge_dir)
     now = datetime.now(UTC).replace(microsecond=0)
     clock = ManualClock(now)
@@ -133,7 +133,7 @@ async def test_a_claim_left_by_a_crashed_worker_is_sent_after_the_lease(database
 
 @pytest.mark.postgres
 async def test_two_dispatchers_on_postgres_send_each_of_1000_nudges_once(postgres_database, postgres_url):
-    settings = load_settings(database_url=postgres_url)
+    settings = load_settings(database_url=postgres_url, **ANY_TIME)
     catalog = load_catalog(settings.dialogues_dir, settings.knowledge_dir)
     now = datetime.now(UTC).replace(microsecond=0)
     clock = ManualClock(now)
@@ -358,7 +358,7 @@ async def test_cancelling_tells_the_champions_and_whoever_was_reminded(clean_dat
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_a_429_is_retried_after_retry_after(database):
     """Without per-chat gaps the double answers 429; the flood control waits it out and sends once."""
-    settings = load_settings(database_url="sqlite://")
+    settings = load_settings(database_url="sqlite://", **ANY_TIME)
     catalog = load_catalog(settings.dialogues_dir, settings.knowledge_dir)
     now = datetime.now(UTC).replace(microsecond=0)
     async with BotApiDouble(enforce_rate=True) as api:
@@ -379,7 +379,7 @@ async def test_a_429_is_retried_after_retry_after(database):
 
 async def test_default_pacing_stays_under_telegrams_limits(database):
     """35 chats at once and three nudges for one chat: no 429 from a double that enforces the limits."""
-    settings = load_settings(database_url="sqlite://")
+    settings = load_settings(database_url="sqlite://", **ANY_TIME)
     catalog = load_catalog(settings.dialogues_dir, settings.knowledge_dir)
     now = datetime.now(UTC).replace(microsecond=0)
     async with BotApiDouble(enforce_rate=True) as api:

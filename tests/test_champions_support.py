@@ -20,7 +20,7 @@ from bot.domain import Assessment
 from bot.storage.database import Database
 from bot.storage.models import inspiration_sessions_table, nudges_table
 from tests.support.bot_api_double import BotApiDouble, ChatClient
-from tests.support.harness import running_bot, services
+from tests.support.harness import ANY_TIME, running_bot, services
 
 ADMIN = 4242
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -44,8 +44,11 @@ async def champion_bot(
 ) -> AsyncIterator[Any]:
     """The real application on the double; ADMIN configured, the clock by hand, the job idle.
 
-    The repeating job is pushed an hour out so only the test's own sweeps send anything.
+    The repeating job is pushed an hour out so only the test's own sweeps send anything. Quiet
+    hours and the weekly cap are off unless a test sets them: these tests follow the real clock.
     """
+    for key, value in ANY_TIME.items():
+        overrides.setdefault(key, value)
     overrides.setdefault("admin_ids", (ADMIN,))
     overrides.setdefault("dispatch_seconds", 3600)
     async with running_bot(api, database_url, **overrides) as app:

@@ -284,7 +284,8 @@ async def test_full_onboarding_check_fears_and_advice_by_taps(
         "nl": ("Waarom deze fase?", "Zorgen en blokkades", "Een andere stap", "Het model erachter"),
         "en": ("Why this phase?", "Worries and blockers", "Another step", "The model behind it"),
     }[lang]
-    assert [b.label for b in chat.buttons] == list(labels)
+    commit = {"nl": ["🤝 Ja, doe ik", "Nu niet"], "en": ["🤝 Yes, I'll do it", "Not now"]}[lang]
+    assert [b.label for b in chat.buttons] == commit + list(labels)
 
     await chat.tap_label(labels[1])
     worries = chat.text()

@@ -409,6 +409,7 @@ async def test_forget_person_leaves_nothing(database: Database) -> None:
     assert {name for name, _ in _tables_referring_to_people()} == {
         "answers",
         "assessments",
+        "commitments",
         "dialogue_positions",
         "inspiration_sessions",
         "invites",
@@ -416,14 +417,22 @@ async def test_forget_person_leaves_nothing(database: Database) -> None:
         "session_champions",
         "session_drafts",
     }
-    coach_tables = {"people", "answers", "assessments", "dialogue_positions"}
+    coach_tables = {"people", "answers", "assessments", "dialogue_positions", "commitments"}
     person = await _person(database, "forget-me")
     keeper = await _person(database, "keep-me")
     for someone in (person, keeper):
         async with database.transaction() as repo:
             await repo.positions.save_position(Position(someone.id, "check", "q1"))
             await repo.answers.add_answers([AnswerRecord(someone.id, 1, "check", "q1", option="a")])
-            await repo.assessments.add_assessment(_assessment(someone.id))
+            stored = await repo.assessments.add_assessment(_assessment(someone.id))
+            await repo.commitments.add_commitment(
+                person_id=someone.id,
+                step="employee_share_a_tip",
+                made_at=datetime(2026, 12, 1, 10, tzinfo=UTC),
+                followup_due_at=datetime(2026, 12, 8, 10, tzinfo=UTC),
+                assessment_id=stored.id,
+                department_id=None,
+            )
     before = await _rows_referring_to(database, person.id)
     assert all(before[name] for name in coach_tables)
     async with database.engine.connect() as connection:

@@ -136,12 +136,20 @@ async def test_stopping_mid_check_and_starting_again_continues_at_the_same_quest
 
 
 async def test_a_full_conversation_ends_with_advice(services: Services) -> None:
-    # ... then the numbered buttons under the advice work as taps: 2 is "Worries and blockers".
-    code, out = await chat(services, ONBOARD_EN + CHECK_ALL_FIRST + "2 4\n6\n1 3\n6\nnothing more\n2\n")
+    # ... then the numbered buttons under the advice work as taps: 4 is "Worries and blockers"
+    # (1 and 2 are the commitment's "Yes, I'll do it" and "Not now").
+    code, out = await chat(services, ONBOARD_EN + CHECK_ALL_FIRST + "2 4\n6\n1 3\n6\nnothing more\n4\n")
     assert code == 0
     assert "Towards social business: Presence (1/4)" in out
     assert "How it is organised: Pilot (1/4)" in out
-    buttons = ("Why this phase?", "Worries and blockers", "Another step", "The model behind it")
+    buttons = (
+        "🤝 Yes, I'll do it",
+        "Not now",
+        "Why this phase?",
+        "Worries and blockers",
+        "Another step",
+        "The model behind it",
+    )
     assert "\n".join(f"  {i}. {label}" for i, label in enumerate(buttons, start=1)) in out
     assert "Your worries" in out.split("Worries and blockers")[-1]
     assert "What holds it back" in out

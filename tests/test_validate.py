@@ -364,7 +364,7 @@ def test_cli_validate_passes_on_shipped_files(monkeypatch: pytest.MonkeyPatch, c
         monkeypatch.delenv(name, raising=False)
     assert main(["validate"]) == 0
     captured = capsys.readouterr()
-    assert captured.out.startswith("ok: 3 dialogues")
+    assert captured.out.startswith("ok: 5 dialogues")
     assert "note:" not in captured.out  # no unused message ships
     assert captured.err == ""
 

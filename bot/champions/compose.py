@@ -6,7 +6,7 @@ and the tests all describe a session the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,11 +94,24 @@ class Composer:
 
     # -- nudges ----------------------------------------------------------------------------------
 
-    def brief(self, lang: str, view: SessionView, figures: AudienceFigures) -> Message:
+    def brief(
+        self,
+        lang: str,
+        view: SessionView,
+        figures: AudienceFigures,
+        successes: Sequence[Mapping[str, str | None]] = (),
+    ) -> Message:
+        """`successes`: recent ones people of this audience agreed to share (seed 002: they convince)."""
         context = brief_context(
             self.catalog.knowledge, figures, view.session.kind, lang, self.settings.min_group
         )
-        return self.message(lang, "champions/brief", session=self.session_context(view, lang), **context)
+        return self.message(
+            lang,
+            "champions/brief",
+            session=self.session_context(view, lang),
+            successes=list(successes),
+            **context,
+        )
 
     def followup(self, lang: str, view: SessionView) -> Message:
         button = Button(self.text(lang, "champions/button_report"), f"n|f|{view.session.id}")
@@ -120,14 +133,19 @@ class Composer:
         return self.message(lang, "champions/recheck", buttons, weeks=self.settings.recheck_weeks)
 
     def nudge(
-        self, kind: NudgeKind, lang: str, view: SessionView | None, figures: AudienceFigures | None
+        self,
+        kind: NudgeKind,
+        lang: str,
+        view: SessionView | None,
+        figures: AudienceFigures | None,
+        successes: Sequence[Mapping[str, str | None]] = (),
     ) -> Message:
         if kind == NudgeKind.RECHECK:
             return self.recheck(lang)
         assert view is not None, f"a {kind} nudge belongs to a session"
         if kind == NudgeKind.BRIEF:
             assert figures is not None
-            return self.brief(lang, view, figures)
+            return self.brief(lang, view, figures, successes)
         if kind == NudgeKind.FOLLOWUP:
             return self.followup(lang, view)
         if kind in (NudgeKind.MOVED, NudgeKind.CANCELLED):

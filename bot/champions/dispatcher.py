@@ -32,18 +32,29 @@ import secrets
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.champions.clock import SYSTEM_CLOCK, Clock
-from bot.champions.compose import Composer, SessionView, language_of, session_view
+from bot.champions.compose import Composer, language_of, session_view
 from bot.champions.nudges import plan_rechecks
+from bot.coaching.rules import rules_of
+from bot.commitment_flow import CommitmentFlow, quiet_hours
 from bot.content.catalog import Catalog
 from bot.conversation import Message
-from bot.domain import AudienceFigures, InspirationSession, NudgeKind, NudgeStatus
+from bot.domain import (
+    AudienceFigures,
+    Commitment,
+    InspirationSession,
+    NudgeKind,
+    NudgeStatus,
+    RoleHolder,
+    SharedSuccess,
+)
+from bot.nudging.policy import PRIORITY, WEEK, Action, Candidate, NudgePolicy, is_capped
 from bot.reports.aggregates import month_starts
 from bot.reports.audience import audience_figures
 from bot.reports.publishing import released_months
@@ -51,7 +62,7 @@ from bot.reports.releases import Release
 from bot.reports.report import DEFAULT_MONTHS, categories_of
 from bot.settings import Settings
 from bot.storage.database import Database
-from bot.storage.nudges import NudgeTarget
+from bot.storage.nudges import NudgeHistory, NudgeTarget
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +72,8 @@ MAX_ATTEMPTS = 5
 BATCH_SECONDS = 15
 #: How long re-check offers are planned apart, per worker (the plan is cheap but not free).
 RECHECK_PLAN_EVERY = timedelta(minutes=10)
+#: How far back a brief looks for successes its audience shared.
+SUCCESS_WINDOW = timedelta(days=90)
 
 
 # -- what a channel must offer the dispatcher ----------------------------------------------------------
@@ -115,6 +128,7 @@ class SweepReport:
     released: int = 0
     lost: int = 0  # claim lapsed before the mark: another worker may have sent it too
     planned: int = 0
+    postponed: int = 0  # quiet hours or the weekly cap: handed back with a later due time
 
     def add(self, other: SweepReport) -> None:
         for f in fields(self):
@@ -134,6 +148,7 @@ class _Delivery:
 class _Batch:
     deliveries: list[_Delivery] = field(default_factory=list)
     skips: list[tuple[int, str]] = field(default_factory=list)
+    postpones: list[tuple[int, datetime, str]] = field(default_factory=list)
 
 
 def worker_name() -> str:
@@ -167,6 +182,8 @@ class Dispatcher:
         self.lease = timedelta(seconds=settings.nudge_lease_seconds)
         self.composer = Composer(catalog, settings)
         self.catalog = catalog
+        self.commitments = CommitmentFlow(catalog, rules_of(catalog), settings)
+        self.policy = NudgePolicy(settings.max_nudges_per_week, quiet_hours(settings))
         self._concurrency = concurrency
         self._next_recheck_plan: datetime | None = None
         self._sweeping = asyncio.Lock()
@@ -197,6 +214,7 @@ class Dispatcher:
             claimed_at = time.monotonic()
             batch = await self._prepare(ids, now)
             await self._skip(batch.skips, report)
+            await self._postpone(batch.postpones, report)
             await self._send_all(batch.deliveries, claimed_at, report)
             log.info(
                 "nudges.swept",
@@ -225,6 +243,19 @@ class Dispatcher:
         current = month_starts(now, 1, self.settings.timezone)[0].astimezone(ZoneInfo(self.settings.timezone))
         return releases[-1] if releases and releases[-1].period == current.date() else None
 
+    async def _brief_figures(
+        self, targets: Sequence[NudgeTarget], sessions: dict[int, InspirationSession], now: datetime
+    ) -> dict[int, AudienceFigures]:
+        """Each briefed session's audience figures, from the released report (bot.reports.audience)."""
+        briefed = {t.nudge.session_id for t in targets if t.nudge.kind == NudgeKind.BRIEF}
+        briefed &= set(sessions)
+        if not briefed:
+            return {}
+        release = await self._current_release(now)
+        return {
+            sid: audience_figures(release, sessions[sid].department_ids) for sid in briefed if sid is not None
+        }
+
     async def _prepare(self, ids: Sequence[int], now: datetime) -> _Batch:
         """Reads everything the messages need in one read-only transaction, then decides each."""
         batch = _Batch()
@@ -238,42 +269,116 @@ class Dispatcher:
                     sessions[session_id] = found
             names = {d.id: d.name for d in await repo.departments.departments()} if sessions else {}
             holders = {h.person_id: h for h in await repo.roles.role_holders()} if sessions else {}
-        figures: dict[int, AudienceFigures] = {}
-        briefed = {
-            t.nudge.session_id
-            for t in targets
-            if t.nudge.kind == NudgeKind.BRIEF and t.nudge.session_id in sessions
-        }
-        if briefed:
-            release = await self._current_release(now)
-            for sid in briefed:
-                assert sid is not None
-                figures[sid] = audience_figures(release, sessions[sid].department_ids)
+            successes: dict[int, list[SharedSuccess]] = {}
+            for target in targets:
+                sid = target.nudge.session_id
+                if target.nudge.kind == NudgeKind.BRIEF and sid in sessions and sid not in successes:
+                    successes[sid] = await repo.commitments.shared_successes(
+                        sessions[sid].department_ids, since=now - SUCCESS_WINDOW
+                    )
+            commitments: dict[int, Commitment] = {}
+            for target in targets:
+                cid = target.nudge.commitment_id
+                if target.nudge.kind == NudgeKind.COMMITMENT and cid is not None:
+                    found_commitment = await repo.commitments.commitment(cid)
+                    if found_commitment is not None:
+                        commitments[cid] = found_commitment
+            capped_people = sorted({t.nudge.person_id for t in targets if is_capped(t.nudge.kind)})
+            history = await repo.nudges.history(capped_people, list(PRIORITY), now - WEEK)
+        figures = await self._brief_figures(targets, sessions, now)
         superseded = _superseded_briefs(targets)
+        waiting: dict[int, list[tuple[NudgeTarget, Candidate]]] = defaultdict(list)
         for target in targets:
             session = sessions.get(target.nudge.session_id or -1)
+            commitment = commitments.get(target.nudge.commitment_id or -1)
             reason = "a later brief supersedes it" if target.nudge.id in superseded else None
-            reason = reason or _reason_to_skip(target, session, now)
+            reason = reason or _reason_to_skip(target, session, now, commitment)
             if reason is not None:
                 batch.skips.append((target.nudge.id, reason))
                 continue
-            view: SessionView | None = None
-            if session is not None:
-                view = session_view(session, names, holders)
-            lang = language_of(target.language)
-            message = self.composer.nudge(
-                target.nudge.kind, lang, view, figures.get(session.id) if session else None
-            )
+            if is_capped(target.nudge.kind):
+                deadline = session.starts_at if session is not None else None
+                candidate = Candidate(target.nudge.id, target.nudge.kind, target.nudge.due_at, deadline)
+                waiting[target.nudge.person_id].append((target, candidate))
+                continue
             batch.deliveries.append(
-                _Delivery(
-                    target.nudge.id,
-                    target.nudge.person_id,
-                    int(target.external_id),
-                    target.nudge.attempts,
-                    message,
-                )
+                self._delivery(target, session, names, holders, figures, commitment, successes)
+            )
+        for person_id, items in waiting.items():
+            self._apply_policy(
+                batch,
+                items,
+                history.get(person_id, NudgeHistory()),
+                now,
+                lambda target: self._delivery(
+                    target,
+                    sessions.get(target.nudge.session_id or -1),
+                    names,
+                    holders,
+                    figures,
+                    commitments.get(target.nudge.commitment_id or -1),
+                    successes,
+                ),
             )
         return batch
+
+    def _apply_policy(
+        self,
+        batch: _Batch,
+        items: Sequence[tuple[NudgeTarget, Candidate]],
+        history: NudgeHistory,
+        now: datetime,
+        deliver: Callable[[NudgeTarget], _Delivery],
+    ) -> None:
+        """One person's capped nudges: sent now, postponed to a stated time, or cancelled as pointless."""
+        upcoming = [Candidate(nid, kind, due) for nid, kind, due, _ in history.pending]
+        decisions = self.policy.decide([c for _, c in items], history.sent, upcoming, now)
+        by_id = {c.nudge_id: t for t, c in items}
+        for decision in decisions:
+            target = by_id[decision.nudge_id]
+            if decision.action == Action.CANCEL:
+                batch.skips.append((decision.nudge_id, decision.reason))
+            elif decision.action == Action.POSTPONE:
+                assert decision.until is not None
+                batch.postpones.append((decision.nudge_id, decision.until, decision.reason))
+            else:
+                batch.deliveries.append(deliver(target))
+
+    def _delivery(
+        self,
+        target: NudgeTarget,
+        session: InspirationSession | None,
+        names: dict[int, str],
+        holders: dict[int, RoleHolder],
+        figures: dict[int, AudienceFigures],
+        commitment: Commitment | None,
+        successes: dict[int, list[SharedSuccess]],
+    ) -> _Delivery:
+        lang = language_of(target.language)
+        if target.nudge.kind == NudgeKind.COMMITMENT:
+            assert commitment is not None  # _reason_to_skip cancels a follow-up without one
+            message = self.commitments.followup_message(lang, commitment)
+        else:
+            view = session_view(session, names, holders) if session is not None else None
+            shared = [
+                {"step": self.commitments.step_text(s.step, lang), "worked": s.worked}
+                for s in (successes.get(session.id, []) if session else [])
+            ]
+            message = self.composer.nudge(
+                target.nudge.kind, lang, view, figures.get(session.id) if session else None, shared
+            )
+        return _Delivery(
+            target.nudge.id, target.nudge.person_id, int(target.external_id), target.nudge.attempts, message
+        )
+
+    async def _postpone(self, postpones: Sequence[tuple[int, datetime, str]], report: SweepReport) -> None:
+        if not postpones:
+            return
+        async with self.database.transaction() as repo:
+            for nudge_id, until, reason in postpones:
+                if await repo.nudges.postpone(nudge_id, self.worker, until, reason):
+                    report.postponed += 1
+        log.info("nudges.postponed", extra={"count": len(postpones)})
 
     async def _skip(self, skips: Sequence[tuple[int, str]], report: SweepReport) -> None:
         if not skips:
@@ -375,7 +480,12 @@ def _superseded_briefs(targets: Sequence[NudgeTarget]) -> set[int]:
     return {t.nudge.id for t in targets if t.nudge.kind == NudgeKind.BRIEF and t.nudge.id not in kept}
 
 
-def _reason_to_skip(target: NudgeTarget, session: InspirationSession | None, now: datetime) -> str | None:  # noqa: C901 (one flat list of independent reasons, read top to bottom)
+def _reason_to_skip(  # noqa: C901 (one flat list of independent reasons, read top to bottom)
+    target: NudgeTarget,
+    session: InspirationSession | None,
+    now: datetime,
+    commitment: Commitment | None = None,
+) -> str | None:
     """Why a claimed nudge should not go out any more, checked on fresh rows just before sending."""
     nudge = target.nudge
     if target.channel != "telegram" or not target.external_id.isdigit():
@@ -384,6 +494,12 @@ def _reason_to_skip(target: NudgeTarget, session: InspirationSession | None, now
         return "unreachable"
     if nudge.kind == NudgeKind.RECHECK:
         return "opted out" if (target.recheck_opt_out or not target.consent) else None
+    if nudge.kind == NudgeKind.COMMITMENT:
+        if commitment is None:
+            return "commitment gone"
+        if commitment.outcome is not None:
+            return "already answered"
+        return "follow-ups off" if (target.followup_opt_out or not target.consent) else None
     if session is None:
         return "session gone"
     if nudge.kind == NudgeKind.CANCELLED:

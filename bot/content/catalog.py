@@ -22,13 +22,13 @@ from bot.understanding.lexicon import FOLDER as UNDERSTANDING_FOLDER
 from bot.understanding.lexicon import load_lexicon
 
 #: What `on_finish` may name: the coach knows how to do these.
-FINISH_ACTIONS = frozenset({"assess"})
+FINISH_ACTIONS = frozenset({"assess", "commitment_worked", "commitment_held_back"})
 #: Where options may come from besides the file itself.
 OPTION_SOURCES = frozenset({"departments"})
 #: Profile fields a step may `store` its answer in.
 STORES = frozenset({"language", "consent", "standing", "department"})
 #: Dialogues the coach starts by name; they must exist.
-REQUIRED_DIALOGUES = ("onboarding", "phase_check", "fears")
+REQUIRED_DIALOGUES = ("onboarding", "phase_check", "fears", "commitment_worked", "commitment_held_back")
 #: The code that names messages: checked for names that do not exist or are built at run time.
 CODE_DIR = Path(__file__).resolve().parent.parent
 

@@ -13,6 +13,8 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from bot.reports.anonymity import ORG
+from bot.reports.commitments import CATEGORIES
 from bot.reports.report import AggregateReport, Figure, Measure
 
 HIDDEN_MARK = "x"
@@ -100,7 +102,40 @@ def to_csv(report: AggregateReport) -> bytes:
         for p in report.participation:
             if p.key not in listed:
                 _current_rows(writer, report, p.key, p.respondents, [stamp, "yes", p.key, p.name], decimal)
+    _commitment_rows(writer, report, decimal)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def _commitment_rows(writer: Any, report: AggregateReport, decimal: str) -> None:
+    """Measure "commitments": people who committed, their commitments, and the follow-up's answers
+    (succeeded / not succeeded / not answered, each a share of those people); "top_step" rows."""
+    figures = report.commitments
+    if figures is None:
+        return
+    title = report.labels.get("commitments", "commitments")
+    latest = figures.months[-1].start if figures.months else None
+    for month in figures.months:
+        stamp, is_current = month.start.strftime("%Y-%m"), "yes" if month.start == latest else "no"
+        for row in month.rows:
+            base = [stamp, is_current, row.key, row.name, "commitments", title]
+            writer.writerow([*base, "people", "", row.people, "", row.people, "shown"])
+            writer.writerow([*base, "commitments", "", row.commitments, "", row.people, "shown"])
+            for category in CATEGORIES:
+                count = row.counts.get(category)
+                share = Figure(count, None if count is None else count / row.people if row.people else 0.0)
+                writer.writerow(
+                    [
+                        *base,
+                        category,
+                        "",
+                        HIDDEN_MARK if count is None else count,
+                        _share(share, decimal),
+                        row.people,
+                        "hidden" if count is None else "shown",
+                    ]
+                )
+    for step, people in figures.top_steps:
+        writer.writerow(["", "", ORG, "", "top_step", title, step, "", people, "", "", "shown"])
 
 
 def _categories(measure: Measure) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ a hidden figure is None here, so no renderer can print it by mistake.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from bot.content.dates import short_date
 from bot.content.knowledge import Knowledge
 from bot.reports.aggregates import OTHER_LENS, Categories, RawCounts, month_starts
 from bot.reports.anonymity import ORG, OTHER
+from bot.reports.commitments import CommitmentFigures, assemble_commitments, collect_commitments
 from bot.reports.measures import NAMED, NOT_NAMED, PHASE_MODELS, FamilySpec, family_specs
 from bot.reports.publishing import released_months
 from bot.reports.releases import CLOSED, Release, decide
@@ -118,6 +119,8 @@ class AggregateReport:
     weakest: Mapping[str, tuple[str, ...]]
     """Row key -> the weakest of the six C's (labels) now; empty when the shown figures cannot tell."""
     labels: Mapping[str, str]
+    commitments: CommitmentFigures | None = None
+    """Commitments made, follow-ups answered, successes (issue 13); protected the same way."""
 
     @property
     def current(self) -> Month | None:
@@ -339,7 +342,7 @@ async def build_report(
         now=now,
     )
     current = month_starts(now, 1, zone)[0].astimezone(ZoneInfo(zone)).date()
-    return from_releases(
+    report = from_releases(
         releases,
         departments,
         catalog,
@@ -349,3 +352,13 @@ async def build_report(
         zone=zone,
         current=current,
     )
+    # Commitment figures (issue 13) are computed per report, not released (bot.reports.commitments).
+    async with database.read() as connection:
+        committed = await collect_commitments(connection, now=now, months=months, zone=zone)
+    figures = assemble_commitments(
+        committed,
+        departments,
+        min_group=min_group,
+        name_of=lambda key: _name(key, departments, report.labels),
+    )
+    return replace(report, commitments=figures)

@@ -6,8 +6,9 @@ from markupsafe import Markup
 
 from bot.content.catalog import Catalog
 from bot.reports.anonymity import ORG
+from bot.reports.commitments import SUCCEEDED, CommitmentFigures, FollowUpRow
 from bot.reports.reading import reading_context
-from bot.reports.report import NAMED, AggregateReport, Figure, Measure, Row
+from bot.reports.report import NAMED, AggregateReport, Figure, Measure, Row, month_label
 
 
 def render_text(report: AggregateReport, catalog: Catalog) -> str:
@@ -15,7 +16,13 @@ def render_text(report: AggregateReport, catalog: Catalog) -> str:
     lang = report.language
     renderer = catalog.renderer
     if report.current is None:
-        return renderer.render(lang, "reports/too_small", min_group=report.min_group)
+        too_small = renderer.render(lang, "reports/too_small", min_group=report.min_group)
+        if report.commitments is None or not report.commitments.months:
+            return too_small
+        mark = report.labels.get("hidden_mark", "x")
+        return (
+            too_small + "\n\n" + render_commitments(report.commitments, catalog, lang, mark, report.min_group)
+        )
     mark = report.labels.get("hidden_mark", "x")
     context = reading_context(report)
     reading = Markup(
@@ -68,7 +75,7 @@ def render_text(report: AggregateReport, catalog: Catalog) -> str:
             for m in models
         ]
         trend.append({"name": name, "parts": parts})
-    return renderer.render(
+    main = renderer.render(
         lang,
         "reports/report",
         as_of=report.as_of,
@@ -92,6 +99,46 @@ def render_text(report: AggregateReport, catalog: Catalog) -> str:
             {"name": r.name, "value": " / ".join(report.weakest.get(r.key, ())) or "–"} for r in current.rows
         ],
         trend=trend,
+    )
+    if report.commitments is None:
+        return main
+    return main + "\n\n" + render_commitments(report.commitments, catalog, lang, mark, report.min_group)
+
+
+def render_commitments(
+    figures: CommitmentFigures, catalog: Catalog, lang: str, mark: str, min_group: int
+) -> str:
+    """The commitments section: the latest month by group, earlier months for the organisation."""
+
+    def line(row: FollowUpRow) -> dict[str, object]:
+        share = row.success_share
+        ok = row.counts.get(SUCCEEDED)
+        return {
+            "name": row.name,
+            "people": row.people,
+            "commitments": row.commitments,
+            "answered": mark if row.answered is None else row.answered,
+            "share": mark if share is None or ok is None else f"{round(share * 100)}%",
+        }
+
+    current = None
+    trend = []
+    if figures.months:
+        latest = figures.months[-1]
+        current = {"label": month_label(latest.start, lang), "rows": [line(r) for r in latest.rows]}
+        trend = [{"label": month_label(m.start, lang), **line(m.rows[0])} for m in figures.months[:-1]]
+    knowledge = catalog.knowledge
+    steps = [
+        {
+            "text": knowledge.get(f"steps.{step}").text("text", lang)
+            if f"steps.{step}" in knowledge.items
+            else step,
+            "n": n,
+        }
+        for step, n in figures.top_steps
+    ]
+    return catalog.renderer.render(
+        lang, "reports/commitments", current=current, trend=trend, steps=steps, min_group=min_group
     )
 
 

@@ -127,6 +127,9 @@ class PersonRow(Base):
     # a department clears it (DepartmentRepository.remove_department).
     vouched_department_id: Mapped[int | None] = mapped_column(Integer)
 
+    # Commitments (migration 0006): "Niet meer vragen" under a follow-up turns these off.
+    followup_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
 
 class ReleasedFiguresRow(Base):
     """One batch of released report figures (bot.reports.releases), kept as published.
@@ -360,6 +363,10 @@ class NudgeRow(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     #: Set where two planners could race to add the same nudge (re-check offers).
     dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: The commitment a follow-up asks about (migration 0006); erased with it.
+    commitment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("commitments.id", ondelete="CASCADE"), index=True
+    )
 
 
 class SessionDraftRow(Base):
@@ -384,5 +391,45 @@ session_champions_table = _table(SessionChampionRow)
 nudges_table = _table(NudgeRow)
 session_drafts_table = _table(SessionDraftRow)
 
+# -- commitments (migration 0006) --------------------------------------------------------------------
+
+STEP_ID_MAX = 64
+HELD_BACK_MAX = 48
+
+
+class CommitmentRow(Base):
+    """A step a person said they would take this week, and how it went.
+
+    `worked` is the person's own optional text; it leaves /mydata only when `shared_at` is set.
+    """
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        Index("ix_commitments_person_id_made_at", "person_id", "made_at"),
+        Index("ix_commitments_made_at_department_id", "made_at", "department_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id", ondelete="SET NULL"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id", ondelete="SET NULL"))
+    step: Mapped[str] = mapped_column(String(STEP_ID_MAX))
+    made_at: Mapped[datetime] = mapped_column(default=utcnow)
+    followup_due_at: Mapped[datetime]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    answered_at: Mapped[datetime | None]
+    worked: Mapped[str | None] = mapped_column(Text)
+    held_back: Mapped[str | None] = mapped_column(String(HELD_BACK_MAX))
+    shared_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+commitments_table = _table(CommitmentRow)
+
 # forget_person deletes these too, so erasure does not hinge on the cascades above.
-PERSON_TABLES = (*PERSON_TABLES, nudges_table, session_champions_table, session_drafts_table)
+PERSON_TABLES = (
+    *PERSON_TABLES,
+    nudges_table,
+    session_champions_table,
+    session_drafts_table,
+    commitments_table,
+)

@@ -28,6 +28,7 @@ class NewNudge:
     session_id: int | None = None
     offset_minutes: int | None = None
     dedupe_key: str | None = None
+    commitment_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,16 @@ class NudgeTarget:
     department_id: int | None
     session_reminders: bool
     recheck_opt_out: bool
+    followup_opt_out: bool = False
+
+
+@dataclass(frozen=True)
+class NudgeHistory:
+    """One person's capped nudges around a sweep: when they went out, and what is still to come."""
+
+    sent: tuple[datetime, ...] = ()
+    #: (nudge id, kind, due_at, session id) of pending ones.
+    pending: tuple[tuple[int, NudgeKind, datetime, int | None], ...] = ()
 
 
 class NudgeRepository(Repository):
@@ -64,6 +75,7 @@ class NudgeRepository(Repository):
                 "created_at": now,
                 "attempts": 0,
                 "dedupe_key": n.dedupe_key,
+                "commitment_id": n.commitment_id,
             }
             for n in nudges
         ]
@@ -95,6 +107,7 @@ class NudgeRepository(Repository):
         session_id: int | None = None,
         person_id: int | None = None,
         kinds: Sequence[NudgeKind] | None = None,
+        commitment_id: int | None = None,
     ) -> int:
         """Cancels pending nudges matching every given condition; returns how many."""
         conditions = [nudges_table.c.status == str(NudgeStatus.PENDING)]
@@ -106,6 +119,8 @@ class NudgeRepository(Repository):
             conditions.append(nudges_table.c.person_id == person_id)
         if kinds is not None:
             conditions.append(nudges_table.c.kind.in_([str(k) for k in kinds]))
+        if commitment_id is not None:
+            conditions.append(nudges_table.c.commitment_id == commitment_id)
         if len(conditions) == 1:
             raise ValueError("cancel_pending needs at least one condition besides the status")
         return await self._rowcount(
@@ -196,6 +211,7 @@ class NudgeRepository(Repository):
                 p.c.department_id,
                 p.c.session_reminders,
                 p.c.recheck_opt_out,
+                p.c.followup_opt_out,
             )
             .join(p, p.c.id == n.c.person_id)
             .where(n.c.id.in_(list(nudge_ids)))
@@ -213,9 +229,64 @@ class NudgeRepository(Repository):
                 department_id=r["department_id"],
                 session_reminders=bool(r["session_reminders"]),
                 recheck_opt_out=bool(r["recheck_opt_out"]),
+                followup_opt_out=bool(r["followup_opt_out"]),
             )
             for r in rows.mappings()
         ]
+
+    async def history(
+        self, person_ids: Sequence[int], kinds: Sequence[NudgeKind], since: datetime
+    ) -> dict[int, NudgeHistory]:
+        """For the nudge policy: each person's sends of these kinds since `since`, and pending ones."""
+        if not person_ids:
+            return {}
+        n = nudges_table
+        wanted = [str(k) for k in kinds]
+        rows = await self._session.execute(
+            select(
+                n.c.id, n.c.person_id, n.c.kind, n.c.status, n.c.due_at, n.c.sent_at, n.c.session_id
+            ).where(
+                n.c.person_id.in_(list(person_ids)),
+                n.c.kind.in_(wanted),
+                or_(
+                    and_(n.c.status == str(NudgeStatus.SENT), n.c.sent_at >= since),
+                    n.c.status == str(NudgeStatus.PENDING),
+                ),
+            )
+        )
+        sent: dict[int, list[datetime]] = {}
+        pending: dict[int, list[tuple[int, NudgeKind, datetime, int | None]]] = {}
+        for r in rows.mappings():
+            if r["status"] == str(NudgeStatus.SENT):
+                sent.setdefault(r["person_id"], []).append(r["sent_at"])
+            else:
+                pending.setdefault(r["person_id"], []).append(
+                    (r["id"], NudgeKind(r["kind"]), r["due_at"], r["session_id"])
+                )
+        return {
+            pid: NudgeHistory(tuple(sorted(sent.get(pid, ()))), tuple(pending.get(pid, ())))
+            for pid in person_ids
+        }
+
+    async def postpone(self, nudge_id: int, worker: str, due_at: datetime, reason: str) -> bool:
+        """Hands a claimed nudge back for a later time (quiet hours, the weekly cap).
+
+        The claim's attempt is given back too: waiting is not a failed send.
+        """
+        n = nudges_table
+        count = await self._rowcount(
+            update(n)
+            .where(n.c.id == nudge_id, n.c.status == str(NudgeStatus.CLAIMED), n.c.claimed_by == worker)
+            .values(
+                status=str(NudgeStatus.PENDING),
+                due_at=due_at,
+                claimed_by=None,
+                claimed_at=None,
+                attempts=n.c.attempts - 1,
+                last_error=f"postponed: {reason}"[:ERROR_MAX],
+            )
+        )
+        return count == 1
 
     async def finish(
         self,
@@ -281,4 +352,5 @@ def _nudge(row: RowMapping) -> Nudge:
         attempts=row["attempts"],
         sent_at=row["sent_at"],
         last_error=row["last_error"],
+        commitment_id=row["commitment_id"],
     )

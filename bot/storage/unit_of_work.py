@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import Person, PersonalData, Position
 from bot.storage.answers import AnswerRepository
 from bot.storage.assessments import AssessmentRepository
+from bot.storage.commitments import CommitmentRepository
 from bot.storage.departments import DepartmentRepository
 from bot.storage.drafts import DraftRepository
 from bot.storage.inspiration_sessions import SessionRepository
@@ -92,6 +93,10 @@ class UnitOfWork:
     def drafts(self) -> DraftRepository:
         return DraftRepository(self._session)
 
+    @cached_property
+    def commitments(self) -> CommitmentRepository:
+        return CommitmentRepository(self._session)
+
     # -- what a turn starts from, in one statement --------------------------------------------------
 
     async def person_and_position(
@@ -142,6 +147,7 @@ class UnitOfWork:
             department=None if department is None else department.name,
             answers=tuple(await self.answers.answers_of(person_id)),
             assessments=tuple(await self.assessments.assessments(person_id, limit=None)),
+            commitments=tuple(await self.commitments.commitments_of(person_id)),
         )
 
     async def forget_person(self, person_id: int) -> None:

@@ -15,6 +15,16 @@ from bot.services import Services
 from bot.settings import Settings, load_settings
 from tests.support.bot_api_double import BotApiDouble
 
+#: Settings that let every nudge go at once: for tests and benches of sending itself (claims,
+#: pacing, retries, sessions), whose clocks follow the real time of day. The nudge policy's own
+#: tests (test_nudge_policy.py, test_commitments.py) run with the defaults.
+ANY_TIME: dict[str, Any] = {
+    "quiet_from": 24,
+    "quiet_until": 0,
+    "quiet_weekends": False,
+    "max_nudges_per_week": 50,
+}
+
 
 def settings_for(api: BotApiDouble, database_url: str, **overrides: Any) -> Settings:
     """Settings as an operator would set them, pointed at the double and the test database."""

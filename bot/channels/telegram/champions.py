@@ -109,6 +109,7 @@ def start(application: Application) -> None:  # type: ignore[type-arg]
     """Called from post_init once the services are open: the desk, the dispatcher and its job."""
     services: Services = application.bot_data[SERVICES]
     clock: Clock = application.bot_data.setdefault(CLOCK, SYSTEM_CLOCK)
+    services.coach.clock = clock
     application.bot_data[DESK] = ChampionDesk(services.database, services.coach, services.settings, clock)
     application.bot_data[DISPATCHER] = Dispatcher(
         services.database, TelegramNudgeSender(application.bot), services.catalog, services.settings, clock
@@ -127,8 +128,10 @@ def start(application: Application) -> None:  # type: ignore[type-arg]
 
 
 def use_clock(application: Application, clock: Clock) -> None:  # type: ignore[type-arg]
-    """Points the desk and the dispatcher at another clock (tests move a ManualClock)."""
+    """Points the coach, the desk and the dispatcher at another clock (tests move a ManualClock)."""
     application.bot_data[CLOCK] = clock
+    if SERVICES in application.bot_data:
+        application.bot_data[SERVICES].coach.clock = clock
     for key in (DESK, DISPATCHER):
         if key in application.bot_data:
             application.bot_data[key].clock = clock

@@ -1,0 +1,142 @@
+"""The report's commitment figures, on SQLite and PostgreSQL: equal to an independent SQL query,
+protected like every other figure, and never showing free text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from bot import PROJECT_ROOT
+from bot.content.catalog import load_catalog
+from bot.domain import CommitmentOutcome
+from bot.reports.anonymity import ORG, OTHER
+from bot.reports.commitments import NOT_SUCCEEDED, SUCCEEDED, UNANSWERED
+from bot.reports.csv_export import to_csv
+from bot.reports.report import build_report
+from bot.reports.text import render_text
+from bot.storage.database import Database
+from tests.support.telegram_html import check_html
+
+NOW = datetime(2026, 12, 15, 12, tzinfo=UTC)
+MONTH_START = datetime(2026, 11, 30, 23, tzinfo=UTC)  # 1 December, Amsterdam time
+ZONE = "Europe/Amsterdam"
+SECRET = "GEHEIM-vrije-tekst"
+CATALOG = load_catalog(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge")
+
+#: department -> (outcome of each person's commitment this month); None: not answered.
+THIS_MONTH = {
+    "Sales": ["done"] * 5 + ["not_done"] * 5,
+    "Finance": ["partly"] * 6,
+    "IT": ["done", "done"],
+}
+
+
+async def _fill(database: Database) -> dict[str, int]:
+    async with database.transaction() as repo:
+        departments = {name: (await repo.departments.add_department(name)).id for name in THIS_MONTH}
+        number = 0
+        for name, outcomes in THIS_MONTH.items():
+            for outcome in outcomes:
+                number += 1
+                person = await repo.people.person_for_update("terminal", f"p{number}", create=True)
+                assert person is not None
+                for made_at, step, result in (
+                    # An older commitment last month (outside this month's row) ...
+                    (MONTH_START - timedelta(days=10), "employee_invite_colleague", "done"),
+                    # ... and this month's, plus a second one this month for some (counted once).
+                    (MONTH_START + timedelta(days=2), "employee_share_a_tip", outcome),
+                    *(
+                        [(MONTH_START + timedelta(days=9), "employee_share_a_tip", None)]
+                        if number % 3 == 0
+                        else []
+                    ),
+                ):
+                    made = await repo.commitments.add_commitment(
+                        person_id=person.id,
+                        step=step,
+                        made_at=made_at,
+                        followup_due_at=None,
+                        assessment_id=None,
+                        department_id=departments[name],
+                    )
+                    if result is not None:
+                        await repo.commitments.record_outcome(made.id, CommitmentOutcome(result), made_at)
+                        await repo.commitments.set_worked(made.id, SECRET)
+                        await repo.commitments.set_shared(made.id, made_at)
+    return departments
+
+
+#: Independent of bot.reports: people per department this month, and their best follow-up answer.
+INDEPENDENT = text(
+    """
+    SELECT department_id,
+           COUNT(DISTINCT person_id) AS people,
+           COUNT(*) AS made,
+           COUNT(DISTINCT CASE WHEN outcome IN ('done', 'partly') THEN person_id END) AS ok,
+           COUNT(DISTINCT CASE WHEN outcome IN ('done', 'partly', 'not_done') THEN person_id END) AS answered
+    FROM commitments
+    WHERE made_at >= :start AND made_at <= :now
+    GROUP BY department_id
+    """
+)
+
+
+async def test_the_figures_match_an_independent_query(database: Database) -> None:
+    departments = await _fill(database)
+    async with database.engine.connect() as connection:
+        start = MONTH_START if database.engine.dialect.name != "sqlite" else MONTH_START.replace(tzinfo=None)
+        now = NOW if database.engine.dialect.name != "sqlite" else NOW.replace(tzinfo=None)
+        rows = (await connection.execute(INDEPENDENT, {"start": start, "now": now})).mappings().all()
+    expected = {
+        r["department_id"]: {
+            "people": r["people"],
+            "made": r["made"],
+            SUCCEEDED: r["ok"],
+            NOT_SUCCEEDED: r["answered"] - r["ok"],
+            UNANSWERED: r["people"] - r["answered"],
+        }
+        for r in rows
+    }
+    report = await build_report(database, CATALOG, lang="nl", min_group=5, zone=ZONE, now=NOW)
+    assert report.commitments is not None
+    current = report.commitments.months[-1]
+    assert current.start.month == 12
+    shown = {row.key: row for row in current.rows}
+    # Sales (10) and Finance (6) have rows; IT (2) is folded into "other departments" with the smallest.
+    groups = {ORG: set(expected), f"d{departments['Sales']}": {departments["Sales"]}}
+    groups[OTHER] = {departments["Finance"], departments["IT"]}
+    assert set(shown) == set(groups)
+    compared = 0
+    for key, members in groups.items():
+        row = shown[key]
+        assert row.people == sum(expected[d]["people"] for d in members)
+        assert row.commitments == sum(expected[d]["made"] for d in members)
+        for category in (SUCCEEDED, NOT_SUCCEEDED, UNANSWERED):
+            true_value = sum(expected[d][category] for d in members)
+            if row.counts[category] is None:
+                continue
+            assert row.counts[category] == true_value
+            assert true_value == 0 or true_value >= 5  # a shown cell is about 0 or at least k people
+            compared += 1
+    assert compared == 9
+    # The organisation's row, straight: 18 people, 13 succeeded of 18 who answered.
+    org = shown[ORG]
+    assert (org.people, org.answered, org.counts[SUCCEEDED]) == (18, 18, 13)
+    assert org.success_share == 13 / 18
+    # Last month every one of them completed the older step: the most completed step.
+    assert report.commitments.top_steps[0] == ("employee_invite_colleague", 18)
+
+
+async def test_the_report_never_shows_free_text_and_hides_small_groups(database: Database) -> None:
+    await _fill(database)
+    report = await build_report(database, CATALOG, lang="nl", min_group=5, zone=ZONE, now=NOW)
+    rendered = render_text(report, CATALOG)
+    assert "Voornemens en hoe ze gingen" in rendered
+    assert SECRET not in rendered
+    assert SECRET not in to_csv(report).decode("utf-8-sig")
+    check_html(rendered)
+    # With a group size above everyone who committed, nothing at all.
+    strict = await build_report(database, CATALOG, lang="en", min_group=19, zone=ZONE, now=NOW)
+    assert strict.commitments is not None and strict.commitments.months == ()
+    assert strict.commitments.top_steps == ()
