@@ -8,8 +8,8 @@ are told apart from the latest advice's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from bot import callbacks
+from bot.callbacks import AdviceTap
 from bot.coaching.advice import AdviceViews
 from bot.coaching.assessment import Reading, reading_of
 from bot.coaching.rules import CoachingRules
@@ -19,33 +19,8 @@ from bot.conversation import Button, Message
 from bot.domain import Assessment
 
 #: The action prefix the coach routes to the advice (shared with its other `a|name|value` buttons).
-ACTION = "a|"
 WHY, WORRIES, STEP, LENS = "why", "worry", "step", "lens"
 NAMES = frozenset({WHY, WORRIES, STEP, LENS})
-
-
-@dataclass(frozen=True)
-class AdviceTap:
-    """A press on an advice button: which message, for which assessment, at which step rank."""
-
-    name: str
-    assessment_id: int
-    rank: int
-
-    def encode(self) -> str:
-        return f"{ACTION}{self.name}|{self.assessment_id}.{self.rank}"
-
-    @classmethod
-    def decode(cls, name: str, value: str) -> AdviceTap | None:
-        """None for anything that is not an advice button this code made."""
-        if name not in NAMES:
-            return None
-        assessment, _, rank = value.partition(".")
-        if not (assessment.isascii() and assessment.isdigit() and rank.isascii() and rank.isdigit()):
-            return None
-        if len(assessment) > 18 or len(rank) > 4:  # beyond any real id: a forged button
-            return None
-        return cls(name, int(assessment), int(rank))
 
 
 class AdviceMessages:
@@ -69,7 +44,7 @@ class AdviceMessages:
 
         def button(name: str, template: str, at: int) -> Button:
             label = self._render(lang, template)
-            return Button(label, AdviceTap(name, assessment_id, at).encode())
+            return Button(label, callbacks.encode(AdviceTap(name, assessment_id, at)))
 
         top = [button(WHY, "coach/button_why", rank)] if shown != WHY else []
         if (reading.fears or reading.causes) and shown != WORRIES:

@@ -14,8 +14,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from bot import commands
-from bot.advice_messages import AdviceMessages, AdviceTap
+from bot import callbacks, commands
+from bot.advice_messages import NAMES as ADVICE_NAMES
+from bot.advice_messages import AdviceMessages
+from bot.callbacks import AdviceTap, ForgetTap, LanguageTap
 from bot.coaching.assessment import PHASE_MODELS, all_steps, assess
 from bot.coaching.rules import rules_of
 from bot.commitment_flow import HELD_BACK_DIALOGUE, WORKED_DIALOGUE, CommitmentFlow
@@ -49,14 +51,15 @@ log = logging.getLogger(__name__)
 
 ONBOARDING = "onboarding"
 CHECK = "phase_check"
-_ACTION = "a|"
 _RETRIES = 3
 _BACKOFF = (0.05, 0.25, 1.0)
 _SELECTED, _UNSELECTED = "✅ ", "▫️ "
 
 
-def _action(name: str, value: str) -> str:
-    return f"{_ACTION}{name}|{value}"
+def _commitment_tap(data: str) -> CommitmentTap | None:
+    """A commitment button (bot.commitment_taps keeps its own `a|<name>|<subject>.<value>` format)."""
+    parts = data.split("|")
+    return CommitmentTap.decode(parts[1], parts[2]) if len(parts) == 3 and parts[0] == "a" else None
 
 
 class Clock(Protocol):
@@ -234,16 +237,28 @@ class Coach:
             return Outcome(messages=(self._msg(lang, "coach/privacy"),), language=lang)
         if name == "language":
             buttons = tuple(
-                (Button(self._option_label("language", code, code, {}), _action("lang", code)),)
+                (Button(self._option_label("language", code, code, {}), callbacks.encode(LanguageTap(code))),)
                 for code in LANGUAGES
             )
             return Outcome(
                 messages=(self._msg(lang, "coach/language_choose", buttons=buttons),), language=lang
             )
         if name == "forget":
+            # Asking moves the position on, and so does a "No": only this question's "Yes" erases.
+            version = (await repo.positions.save_position(position)).version
             buttons = (
-                (Button(self._text_of(lang, "coach/button_forget_yes"), _action("forget", "yes")),),
-                (Button(self._text_of(lang, "coach/button_forget_no"), _action("forget", "no")),),
+                (
+                    Button(
+                        self._text_of(lang, "coach/button_forget_yes"),
+                        callbacks.encode(ForgetTap(True, version)),
+                    ),
+                ),
+                (
+                    Button(
+                        self._text_of(lang, "coach/button_forget_no"),
+                        callbacks.encode(ForgetTap(False, version)),
+                    ),
+                ),
             )
             return Outcome(
                 messages=(self._msg(lang, "coach/forget_confirm", buttons=buttons),), language=lang
@@ -277,8 +292,12 @@ class Coach:
     async def _tap(
         self, repo: UnitOfWork, person: Person, position: Position, lang: str, tap: Tap
     ) -> Outcome:
-        if tap.data.startswith(_ACTION):
-            return await self._action_tap(repo, person, position, lang, tap.data)
+        action = callbacks.decode(tap.data)
+        if action is not None:
+            return await self._action_tap(repo, person, position, lang, action)
+        commitment = _commitment_tap(tap.data)
+        if commitment is not None:
+            return await self._commitment_tap(repo, person, position, lang, commitment)
         token = ChoiceToken.decode(tap.data)
         if token is None:
             log.info("tap.malformed")
@@ -307,25 +326,19 @@ class Coach:
         return replace(outcome, edit=Edit(edit_text))
 
     async def _action_tap(
-        self, repo: UnitOfWork, person: Person, position: Position, lang: str, data: str
+        self, repo: UnitOfWork, person: Person, position: Position, lang: str, action: callbacks.Callback
     ) -> Outcome:
-        parts = data.split("|")
-        if len(parts) != 3:
-            return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
-        _, name, value = parts
-        advice = AdviceTap.decode(name, value)
-        if advice is not None:
-            return await self._advice_tap(repo, person, lang, advice)
-        commitment = CommitmentTap.decode(name, value)
-        if commitment is not None:
-            return await self._commitment_tap(repo, person, position, lang, commitment)
-        if name == "forget" and value == "yes":
-            await repo.forget_person(person.id)
-            text = self._text_of(lang, "coach/forgotten")
-            return Outcome(edit=Edit(text), language=lang, forgotten=True, changed=True)
-        if name == "forget" and value == "no":
-            return Outcome(edit=Edit(self._text_of(lang, "coach/forget_kept")), language=lang)
-        if name == "lang" and value in LANGUAGES:
+        if isinstance(action, AdviceTap) and action.name in ADVICE_NAMES:
+            return await self._advice_tap(repo, person, lang, action)
+        if isinstance(action, ForgetTap) and action.version == position.version:
+            if action.erase:
+                await repo.forget_person(person.id)
+                text = self._text_of(lang, "coach/forgotten")
+                return Outcome(edit=Edit(text), language=lang, forgotten=True, changed=True)
+            await repo.positions.save_position(position)  # an older "Yes" is stale from now on
+            return Outcome(edit=Edit(self._text_of(lang, "coach/forget_kept")), language=lang, changed=True)
+        if isinstance(action, LanguageTap) and action.code in LANGUAGES:
+            value = action.code
             person.language = value
             await repo.people.save_person(person)
             text = self._text_of(value, "coach/language_set")

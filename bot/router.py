@@ -7,9 +7,9 @@ and prefixes, so a command that works in one channel works in the other unless t
 
 from __future__ import annotations
 
-from bot import commands
+from bot import callbacks, commands
 from bot.champions.clock import SYSTEM_CLOCK, Clock
-from bot.champions.desk import TAP_PREFIXES, ChampionDesk
+from bot.champions.desk import ChampionDesk
 from bot.coach import Coach
 from bot.conversation import Command, Inbound, Outcome, Start, Tap, Text, Visitor
 
@@ -41,7 +41,7 @@ class Router:
                     visitor, name, inbound.argument, update_id=update_id, bot_username=bot_username
                 )
             return await self.coach.handle(visitor, inbound, update_id=update_id)
-        if isinstance(inbound, Tap) and inbound.data.startswith(TAP_PREFIXES):
+        if isinstance(inbound, Tap) and callbacks.owner_of(inbound.data) == callbacks.DESK:
             return await self.desk.tap(visitor, inbound.data, update_id=update_id)
         if isinstance(inbound, Text):
             answered = await self.desk.text(visitor, inbound.text, update_id=update_id)

@@ -52,6 +52,7 @@ LAYERS: dict[str, Layer] = {
     "bot.logs": layer(),
     "bot.sending": layer(),
     "bot.commands": layer("bot.domain"),
+    "bot.callbacks": layer(),
     "bot.settings": layer("bot"),
     "bot.engine": layer("bot.domain"),
     "bot.nudging": layer("bot.domain"),
@@ -62,7 +63,13 @@ LAYERS: dict[str, Layer] = {
     "bot.storage": layer("bot.domain", "bot.settings", "bot.sending", libraries=SQL),
     "bot.invites": layer("bot.domain", "bot.storage"),
     "bot.advice_messages": layer(
-        "bot.domain", "bot.conversation", "bot.engine", "bot.content", "bot.coaching", "bot.commitment_taps"
+        "bot.callbacks",
+        "bot.domain",
+        "bot.conversation",
+        "bot.engine",
+        "bot.content",
+        "bot.coaching",
+        "bot.commitment_taps",
     ),
     "bot.commitment_flow": layer(
         "bot.commitment_taps",
@@ -77,6 +84,7 @@ LAYERS: dict[str, Layer] = {
         "bot.nudging",
     ),
     "bot.coach": layer(
+        "bot.callbacks",
         "bot.commitment_taps",
         "bot.commitment_flow",
         "bot.nudging",
@@ -94,6 +102,7 @@ LAYERS: dict[str, Layer] = {
     "bot.reports": layer("bot.domain", "bot.settings", "bot.content", "bot.storage", libraries=SQL),
     # Prep briefs show the released report figures (issue 14), so champions read bot.reports.
     "bot.champions": layer(
+        "bot.callbacks",
         "bot.nudging",
         "bot.commitment_flow",
         "bot.coaching",
@@ -112,10 +121,17 @@ LAYERS: dict[str, Layer] = {
         "bot.domain", "bot.settings", "bot.content", "bot.storage", "bot.reports", libraries=SQL
     ),
     "bot.router": layer(
-        "bot.domain", "bot.conversation", "bot.commands", "bot.coach", "bot.champions", "bot.storage"
+        "bot.domain",
+        "bot.conversation",
+        "bot.callbacks",
+        "bot.commands",
+        "bot.coach",
+        "bot.champions",
+        "bot.storage",
     ),
     "bot.services": layer("bot.settings", "bot.sending", "bot.content", "bot.storage", "bot.coach"),
     "bot.channels": layer(
+        "bot.callbacks",
         "bot.domain",
         "bot.commands",
         "bot.router",

@@ -6,12 +6,15 @@ its repeating job. Every step goes through python-telegram-bot's real HTTP stack
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
+from bot import callbacks, commands
 from bot.champions.clock import ManualClock
 from bot.domain import NudgeKind, Role
 from bot.storage.models import assessment_findings_table, assessments_table, people_table
@@ -495,5 +498,115 @@ async def test_every_button_fits_telegrams_callback_data_limit(clean_database_ur
         await admin.reply()
         data = [b["callback_data"] for m in api.bot_messages(ADMIN) for b in m.inline_buttons()]
         assert data and all(len(d.encode()) <= 64 for d in data)
-        assert all(d[:2] in ("s|", "i|", "n|") for d in data)
+        assert all(callbacks.owner_of(d) == callbacks.DESK for d in data)
+        assert api.rejected == []
+
+
+async def _until(api, chat_id, marker):
+    """The bot's messages (or edits) in a chat once one contains `marker`; replies to one person
+    are paced a second apart, so this waits for them rather than for quiet."""
+    for _ in range(100):
+        found = texts(api, chat_id, marker)
+        if found:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{marker!r} never came")
+
+
+async def _up_to_the_confirmation(admin, starts, *, departments, champions):
+    await admin.send("/schedule")
+    await admin.reply()
+    await admin.tap("Inspiration session")
+    await admin.reply()
+    await admin.send(typed(starts))
+    await admin.reply()
+    await admin.send("Room 4.12")
+    await admin.reply()
+    for name in departments:
+        await admin.tap(name)
+        await admin.reply()
+    await admin.tap("Done")
+    await admin.reply()
+    for label in champions:
+        await admin.tap(label)
+        await admin.reply()
+    await admin.tap("Done")
+    await admin.reply()
+
+
+async def test_a_department_removed_before_yes_is_said_and_chosen_again(clean_database_url):
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock = ManualClock(now)
+    async with BotApiDouble() as api, champion_bot(api, clean_database_url, clock) as app:
+        database = services(app).database
+        departments = await add_departments(app, "Sales", "Finance")
+        admin = api.user(ADMIN, "Admin", "en")
+        await _up_to_the_confirmation(
+            admin, _wall_clock_in_days(now, 3, 10), departments=["Sales"], champions=["You"]
+        )
+        async with database.transaction() as repo:
+            await repo.departments.remove_department(departments["Sales"])
+        # Not a failure on every "Yes": what changed is said, and that question comes again.
+        await admin.tap("Yes, that's it")
+        await _until(api, ADMIN, "no longer exists")
+        await admin.reply()
+        assert "Who is it for?" in (api.bot_messages(ADMIN)[-1].text or "")
+        assert await session_rows(database) == []
+        await admin.tap("Finance")
+        await admin.reply()
+        await admin.tap("Done")
+        await admin.reply()
+        await admin.tap("Done")  # the champions: still "You"
+        await admin.reply()
+        await admin.tap("Yes, that's it")
+        await _until(api, ADMIN, "Planned: #1")
+        assert len(await session_rows(database)) == 1
+        assert api.rejected == []
+
+
+async def test_a_champion_who_used_forget_before_yes_is_said_and_chosen_again(clean_database_url):
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock = ManualClock(now)
+    async with BotApiDouble() as api, champion_bot(api, clean_database_url, clock) as app:
+        database = services(app).database
+        admin = api.user(ADMIN, "Admin", "en")
+        anna = api.user(ANNA, "Anna", "en")
+        code = await invite_link(admin, "champion", "Anna")
+        await become(anna, code)
+        await _up_to_the_confirmation(
+            admin, _wall_clock_in_days(now, 3, 10), departments=(), champions=["Anna"]
+        )
+        await anna.send("/forget")
+        await anna.reply()
+        await anna.tap("Yes, erase everything")
+        await anna.reply()
+        await admin.tap("Yes, that's it")
+        await _until(api, ADMIN, "can no longer run sessions")
+        await admin.reply()
+        assert "Who runs it?" in (api.bot_messages(ADMIN)[-1].text or "")
+        assert await session_rows(database) == []
+        await admin.tap("You")
+        await admin.reply()
+        await admin.tap("Done")
+        await admin.reply()
+        await admin.tap("Yes, that's it")
+        await _until(api, ADMIN, "Planned: #1")
+        assert api.rejected == []
+
+
+async def test_the_command_menus_are_the_command_table_per_language_and_role(clean_database_url):
+    clock = ManualClock(datetime.now(UTC))
+    async with BotApiDouble() as api, champion_bot(api, clean_database_url, clock) as app:
+        catalog = services(app).catalog
+        everyone = commands.menu(Role.EMPLOYEE)
+        admins = commands.menu(Role.ADMIN)
+        for lang, code in (("en", ""), ("nl", "nl")):
+            default = api.commands[(json.dumps({"type": "default"}), code)]
+            assert default == [
+                {"command": c.name, "description": catalog.renderer.render(lang, c.about)} for c in everyone
+            ]
+            scope = json.dumps({"chat_id": ADMIN, "type": "chat"}, sort_keys=True)
+            assert [c["command"] for c in api.commands[(scope, code)]] == [c.name for c in admins]
+        assert "schedule" not in {c.name for c in everyone}
+        assert {"report", "export", "invite", "roles", "revoke", "schedule"} <= {c.name for c in admins}
         assert api.rejected == []

@@ -347,7 +347,7 @@ async def test_forget_confirmed_removes_every_row_about_the_person(coach: Coach,
     confirm = await leaver.send(Command("forget"))
     assert "cannot be undone" in plain(confirm.messages[0].text)
     assert await person_of(database, "2001") is not None  # asking is not erasing
-    done = await leaver.tap("a|forget|yes")
+    done = await leaver.tap_label("Yes, erase everything")
     assert done.forgotten
     assert done.edit is not None
     assert "erased" in (done.edit.text or "")
@@ -373,9 +373,21 @@ async def test_forget_declined_keeps_everything(coach: Coach, database: Database
     assert person is not None
     before = await rows_about(database, person.id)
     await chat.send(Command("forget"))
-    outcome = await chat.tap("a|forget|no")
+    outcome = await chat.tap_label("No, keep it")
     assert not outcome.forgotten
     assert await rows_about(database, person.id) == before
+
+
+async def test_an_old_yes_to_forget_does_not_erase_after_a_later_no(coach: Coach, database: Database) -> None:
+    chat = Chat(coach, "2102")
+    await chat.onboard("en")
+    asked = await chat.send(Command("forget"))
+    (yes,), (_no,) = asked.messages[0].buttons
+    await chat.tap_label("No, keep it")
+    late = await chat.send(Tap(yes.data))  # the same question's "Yes", pressed after its "No"
+    assert not late.forgotten
+    assert late.notice is not None and "moved on" in late.notice
+    assert await person_of(database, "2102") is not None
 
 
 async def test_mydata_shows_only_that_persons_answers(coach: Coach, database: Database) -> None:

@@ -9,6 +9,8 @@ import asyncio
 
 import pytest
 
+from bot import callbacks
+from bot.callbacks import LanguageTap
 from bot.engine.choice_token import ChoiceToken
 from tests.support.bot_api_double import BotApiDouble
 from tests.support.harness import running_bot, services
@@ -110,7 +112,7 @@ async def test_a_language_pressed_twice_edits_once_and_nothing_is_refused(bot):
     assert "Nederlands" in edited
     edits = len(api.calls("editMessageText"))
     before = await _state(app)
-    await user.tap_data(choice.message_id, "a|lang|nl")
+    await user.tap_data(choice.message_id, callbacks.encode(LanguageTap("nl")))
     await api.settle()
     assert user.last_callback_answer() is not None
     assert len(api.calls("editMessageText")) == edits

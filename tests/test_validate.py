@@ -179,7 +179,7 @@ def message_with_a_variable_of_its_own_in_dutch(c: Content) -> list[Expect]:
 @case
 def template_names_a_message_that_does_not_exist(c: Content) -> list[Expect]:
     f = "knowledge/templates/champions/roles.html"
-    c.replace(f, 't("champions/roles_5")', 't("champions/roles_footer")')
+    c.replace(f, 't("champions/roles__revoke_takes_role")', 't("champions/roles_footer")')
     return [Expect(f, c.line_of(f, "roles_footer"), "message 'champions/roles_footer' does not exist")]
 
 

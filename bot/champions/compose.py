@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot import callbacks
+from bot.callbacks import FollowupTap, RecheckTap, RemindersTap
 from bot.champions.briefs import brief_context
 from bot.content.catalog import Catalog
 from bot.content.dates import spoken
@@ -114,21 +116,30 @@ class Composer:
         )
 
     def followup(self, lang: str, view: SessionView) -> Message:
-        button = Button(self.text(lang, "champions/button_report"), f"n|f|{view.session.id}")
+        button = Button(
+            self.text(lang, "champions/button_report"), callbacks.encode(FollowupTap(view.session.id))
+        )
         return self.message(
             lang, "champions/followup", ((button,),), session=self.session_context(view, lang)
         )
 
     def reminder(self, lang: str, view: SessionView) -> Message:
-        button = Button(self.text(lang, "champions/button_reminders_off"), "n|rem|0")
+        button = Button(
+            self.text(lang, "champions/button_reminders_off"), callbacks.encode(RemindersTap(on=False))
+        )
         return self.message(
             lang, "champions/reminder", ((button,),), session=self.session_context(view, lang)
         )
 
     def recheck(self, lang: str) -> Message:
         buttons = (
-            (Button(self.text(lang, "champions/button_recheck"), "n|chk"),),
-            (Button(self.text(lang, "champions/button_recheck_never"), "n|rc|0"),),
+            (Button(self.text(lang, "champions/button_recheck"), callbacks.encode(RecheckTap(start=True))),),
+            (
+                Button(
+                    self.text(lang, "champions/button_recheck_never"),
+                    callbacks.encode(RecheckTap(start=False)),
+                ),
+            ),
         )
         return self.message(lang, "champions/recheck", buttons, weeks=self.settings.recheck_weeks)
 

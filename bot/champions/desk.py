@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from bot import commands
+from bot import callbacks
+from bot.callbacks import DraftTap, FollowupTap, RecheckTap, RemindersTap, RevokeTap, SessionTap
 from bot.champions import scheduling as flow
 from bot.champions.clock import SYSTEM_CLOCK, Clock
 from bot.champions.compose import Composer, SessionView, holder_label, language_of, session_view
@@ -42,11 +43,8 @@ from bot.settings import Settings
 from bot.storage.database import Database
 from bot.storage.unit_of_work import UnitOfWork
 
-#: The commands the desk answers (the command table says which); everything else is the coach's.
-COMMANDS = commands.names(commands.Handler.DESK)
-#: The desk's button data starts with one of these: "s|" sessions, "i|" roles, "n|" nudges; the
-#: coach's are "c…" choice tokens and "a|" actions.
-TAP_PREFIXES = ("s|", "i|", "n|")
+#: The desk's buttons (bot.callbacks), by prefix: Telegram routes presses to the desk by these.
+TAP_PREFIXES = callbacks.prefixes(callbacks.DESK)
 #: Words /invite understands for a role, in both languages.
 ROLE_WORDS = {
     "champion": Role.CHAMPION,
@@ -109,8 +107,8 @@ class ChampionDesk:
         return await self._run(visitor, update_id, actions[name])
 
     async def tap(self, visitor: Visitor, data: str, *, update_id: int | None = None) -> Outcome:
-        """A press on one of the desk's buttons: "s|…" sessions, "i|…" roles, "n|…" nudges."""
-        if data == "n|chk":
+        """A press on one of the desk's buttons (sessions, roles, nudges)."""
+        if callbacks.decode(data) == RecheckTap(start=True):
             # The re-check offer hands over to the coach, which claims the update itself.
             outcome = await self.coach.handle(visitor, Command("check"), update_id=update_id)
             return outcome if outcome.duplicate else dataclasses.replace(outcome, edit=Edit(None, ()))
@@ -270,7 +268,7 @@ class ChampionDesk:
             (
                 Button(
                     f"{holder_label(h)} ({self.compose.role_name(turn.lang, h.role)})",
-                    f"i|rv|{h.person_id}",
+                    callbacks.encode(RevokeTap(h.person_id)),
                 ),
             )
             for h in await turn.repo.roles.role_holders()
@@ -325,11 +323,11 @@ class ChampionDesk:
                     (
                         Button(
                             self._text_of(turn.lang, "champions/button_move", number=session.id),
-                            f"s|m|{session.id}",
+                            callbacks.encode(SessionTap("m", session.id)),
                         ),
                         Button(
                             self._text_of(turn.lang, "champions/button_cancel", number=session.id),
-                            f"s|x|{session.id}",
+                            callbacks.encode(SessionTap("x", session.id)),
                         ),
                     )
                 )
@@ -343,7 +341,9 @@ class ChampionDesk:
         reminders, _ = await turn.repo.people.preferences(person.id)
         if person.consent:
             template = "champions/button_reminders_off" if reminders else "champions/button_reminders_on"
-            rows.append((Button(self._text_of(turn.lang, template), f"n|rem|{0 if reminders else 1}"),))
+            rows.append(
+                (Button(self._text_of(turn.lang, template), callbacks.encode(RemindersTap(not reminders))),)
+            )
         return self._msg(
             turn,
             "champions/sessions",
@@ -370,8 +370,8 @@ class ChampionDesk:
         lang, v = turn.lang, draft.version
         if draft.step == flow.KIND:
             buttons = (
-                (Button(self._text_of(lang, "champions/button_inspiration"), f"s|{v}|k|i"),),
-                (Button(self._text_of(lang, "champions/button_workshop"), f"s|{v}|k|w"),),
+                (Button(self._text_of(lang, "champions/button_inspiration"), draft_tap(v, "k", "i")),),
+                (Button(self._text_of(lang, "champions/button_workshop"), draft_tap(v, "k", "w")),),
             )
             return self.compose.message(lang, "champions/ask_kind", buttons)
         if draft.step == flow.WHEN:
@@ -394,24 +394,26 @@ class ChampionDesk:
         if draft.step == flow.DEPARTMENTS:
             chosen = set(draft.values.get("departments", []))
             rows = [
-                (Button(_tick(d.id in chosen) + d.name, f"s|{v}|d|{d.id}"),)
+                (Button(_tick(d.id in chosen) + d.name, draft_tap(v, "d", str(d.id))),)
                 for d in await turn.repo.departments.departments()
             ]
-            rows.append((Button(self._text_of(lang, "champions/button_whole_org"), f"s|{v}|d|all"),))
-            rows.append((Button(self._text_of(lang, "champions/button_done"), f"s|{v}|d|ok"),))
+            rows.append(
+                (Button(self._text_of(lang, "champions/button_whole_org"), draft_tap(v, "d", "all")),)
+            )
+            rows.append((Button(self._text_of(lang, "champions/button_done"), draft_tap(v, "d", "ok")),))
             return self.compose.message(lang, "champions/ask_departments", tuple(rows))
         if draft.step == flow.CHAMPIONS:
             chosen = set(draft.values.get("champions", []))
             rows = [
-                (Button(_tick(pid in chosen) + label, f"s|{v}|c|{pid}"),)
+                (Button(_tick(pid in chosen) + label, draft_tap(v, "c", str(pid))),)
                 for pid, label in await self._candidates(turn)
             ]
-            rows.append((Button(self._text_of(lang, "champions/button_done"), f"s|{v}|c|ok"),))
+            rows.append((Button(self._text_of(lang, "champions/button_done"), draft_tap(v, "c", "ok")),))
             return self.compose.message(lang, "champions/ask_champions", tuple(rows))
         if draft.step == flow.CONFIRM and draft.flow in (flow.SCHEDULE, flow.MOVE):
             buttons = (
-                (Button(self._text_of(lang, "champions/button_confirm"), f"s|{v}|y"),),
-                (Button(self._text_of(lang, "champions/button_stop"), f"s|{v}|n"),),
+                (Button(self._text_of(lang, "champions/button_confirm"), draft_tap(v, "y")),),
+                (Button(self._text_of(lang, "champions/button_stop"), draft_tap(v, "n")),),
             )
             return self.compose.message(
                 lang, "champions/confirm", buttons, **await self._summary(turn, draft)
@@ -429,6 +431,30 @@ class ChampionDesk:
     def _example_time(self, now: datetime) -> str:
         local = (now + timedelta(days=7)).astimezone(ZoneInfo(self.settings.timezone))
         return f"{local.day}-{local.month}-{local.year} 14:00"
+
+    async def _gone_since_chosen(self, turn: _Turn, draft: SessionDraft) -> Outcome | None:
+        """A department removed, or a champion who used /forget or lost the role, since they were
+        chosen: say so and ask that question again (without them), rather than fail on every "Yes"."""
+        departments = [int(d) for d in draft.values.get("departments", [])]
+        existing = {d.id for d in await turn.repo.departments.departments()}
+        champions = [int(p) for p in draft.values.get("champions", [])]
+        candidates = {pid for pid, _ in await self._candidates(turn)}
+        if any(d not in existing for d in departments):
+            values = {**draft.values, "departments": [d for d in departments if d in existing]}
+            step, notice = flow.DEPARTMENTS, "champions/department_gone"
+        elif any(p not in candidates for p in champions):
+            values = {**draft.values, "champions": [p for p in champions if p in candidates]}
+            step, notice = flow.CHAMPIONS, "champions/champion_gone"
+        else:
+            return None
+        again = await turn.repo.drafts.save_draft(
+            dataclasses.replace(draft, step=step, values=values), turn.now
+        )
+        return Outcome(
+            messages=(self.compose.message(turn.lang, notice), await self._prompt(turn, again)),
+            edit=Edit(None, ()),
+            changed=True,
+        )
 
     async def _candidates(self, turn: _Turn) -> list[tuple[int, str]]:
         """Who can run a session: champions and admins, and whoever is scheduling."""
@@ -481,18 +507,13 @@ class ChampionDesk:
             await turn.repo.drafts.delete_draft(turn.person.id)
         return self._msg(turn, "champions/schedule_stopped")
 
-    async def _draft_tap(self, turn: _Turn, parts: list[str]) -> Outcome:  # noqa: C901 (the hand-written draft machine; issue 11 part 1 replaces it with YAML dialogues)
+    async def _draft_tap(self, turn: _Turn, tap: DraftTap) -> Outcome:  # noqa: C901 (the hand-written draft machine; issue 11 part 1 replaces it with YAML dialogues)
         """s|<version>|<action>[|<argument>] on the open draft; any other version is stale."""
         person = turn.person
         draft = await turn.repo.drafts.draft(person.id) if person else None
-        if (
-            person is None
-            or draft is None
-            or str(draft.version) != parts[1]
-            or flow.is_stale(draft, turn.now)
-        ):
+        if person is None or draft is None or draft.version != tap.version or flow.is_stale(draft, turn.now):
             return self._stale(turn)
-        action, argument = parts[2], parts[3] if len(parts) > 3 else ""
+        action, argument = tap.action, tap.argument
         question = await self._prompt(turn, draft)
         if action == "n":
             await turn.repo.drafts.delete_draft(person.id)
@@ -516,8 +537,10 @@ class ChampionDesk:
                 names = {d.id: d.name for d in await turn.repo.departments.departments()}
                 chosen = [names[d] for d in after.values.get("departments", []) if d in names]
                 choice = ", ".join(chosen) or self._text_of(turn.lang, "champions/button_whole_org")
-            elif argument.isdigit() and await turn.repo.departments.department(int(argument)) is not None:
-                after = flow.toggle(draft, "departments", int(argument))
+            elif (
+                number := callbacks.number(argument)
+            ) is not None and await turn.repo.departments.department(number) is not None:
+                after = flow.toggle(draft, "departments", number)
         elif action == "c" and draft.step == flow.CHAMPIONS:
             candidates = dict(await self._candidates(turn))
             runs_it = person.role == Role.CHAMPION and not is_admin(person, self.settings)
@@ -526,10 +549,10 @@ class ChampionDesk:
                 after = flow.champions_done(draft)
                 if not isinstance(after, flow.Problem):
                     choice = ", ".join(candidates.get(p, f"#{p}") for p in after.values["champions"])
-            elif argument.isdigit() and int(argument) in candidates:
-                if fixed is not None and int(argument) == fixed:
+            elif (number := callbacks.number(argument)) is not None and number in candidates:
+                if fixed is not None and number == fixed:
                     return self._notice(turn, "champions/runs_it_yourself")
-                after = flow.toggle(draft, "champions", int(argument), fixed=fixed)
+                after = flow.toggle(draft, "champions", number, fixed=fixed)
         if after is None:
             return self._stale(turn)
         if isinstance(after, flow.Problem):
@@ -575,6 +598,9 @@ class ChampionDesk:
         if not may_schedule(person, self.settings):
             await turn.repo.drafts.delete_draft(person.id)
             return Outcome(edit=Edit(self._text_of(turn.lang, "champions/champions_only")), changed=True)
+        gone = await self._gone_since_chosen(turn, draft)
+        if gone is not None:
+            return gone
         session = await schedule_session(
             turn.repo,
             kind=SessionKind(draft.values["kind"]),
@@ -624,8 +650,18 @@ class ChampionDesk:
             return Outcome(messages=(await self._prompt(turn, draft),), changed=True)
         if action == "x":
             buttons = (
-                (Button(self._text_of(turn.lang, "champions/button_cancel_yes"), f"s|xy|{session.id}"),),
-                (Button(self._text_of(turn.lang, "champions/button_cancel_no"), f"s|xn|{session.id}"),),
+                (
+                    Button(
+                        self._text_of(turn.lang, "champions/button_cancel_yes"),
+                        callbacks.encode(SessionTap("xy", session.id)),
+                    ),
+                ),
+                (
+                    Button(
+                        self._text_of(turn.lang, "champions/button_cancel_no"),
+                        callbacks.encode(SessionTap("xn", session.id)),
+                    ),
+                ),
             )
             return self._msg(turn, "champions/cancel_confirm", buttons, session=context)
         if action == "xy":
@@ -690,22 +726,26 @@ class ChampionDesk:
         return dataclasses.replace(outcome, edit=Edit(None, ()), changed=True)
 
     async def _tap(self, turn: _Turn, data: str) -> Outcome:
-        parts = data.split("|")
-        head = parts[0]
-        if head == "s" and len(parts) >= 3 and parts[1].isdigit():
-            return await self._draft_tap(turn, parts)
-        if head == "s" and len(parts) == 3 and parts[1] in ("m", "x", "xy", "xn") and parts[2].isdigit():
-            return await self._manage_tap(turn, parts[1], int(parts[2]))
-        if head == "i" and len(parts) == 3 and parts[1] == "rv" and parts[2].isdigit():
-            return await self._revoke_tap(turn, int(parts[2]))
-        if head == "n" and len(parts) == 3 and parts[1] == "f" and parts[2].isdigit():
-            return await self._followup_tap(turn, int(parts[2]))
-        if head == "n" and len(parts) == 3 and parts[1] == "rem" and parts[2] in ("0", "1"):
-            return await self._reminders_tap(turn, parts[2] == "1")
-        if data == "n|rc|0":
+        tap = callbacks.decode(data)
+        if isinstance(tap, DraftTap):
+            return await self._draft_tap(turn, tap)
+        if isinstance(tap, SessionTap) and tap.action in ("m", "x", "xy", "xn"):
+            return await self._manage_tap(turn, tap.action, tap.session_id)
+        if isinstance(tap, RevokeTap):
+            return await self._revoke_tap(turn, tap.person_id)
+        if isinstance(tap, FollowupTap):
+            return await self._followup_tap(turn, tap.session_id)
+        if isinstance(tap, RemindersTap):
+            return await self._reminders_tap(turn, tap.on)
+        if tap == RecheckTap(start=False):
             return await self._recheck_off_tap(turn)
         return self._stale(turn)
 
 
 def _tick(selected: bool) -> str:
     return _SELECTED if selected else _UNSELECTED
+
+
+def draft_tap(version: int, action: str, argument: str = "-") -> str:
+    """A dialogue button's data, for the draft at `version`."""
+    return callbacks.encode(DraftTap(version, action, argument))

@@ -16,23 +16,20 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     ExtBot,
-    MessageHandler,
-    filters,
 )
 
 from bot.champions.clock import SYSTEM_CLOCK, Clock
-from bot.champions.desk import COMMANDS, TAP_PREFIXES, ChampionDesk
+from bot.champions.desk import TAP_PREFIXES, ChampionDesk
 from bot.champions.dispatcher import Blocked, Dispatcher, SendFailed, Throttled, Undeliverable, Unsure
 from bot.channels.telegram.delivery import answer_query, edit_pressed, keyboard, send_messages
-from bot.channels.telegram.handlers import SERVICES, visitor_of
+from bot.channels.telegram.handlers import ROUTER, SERVICES, visitor_of
 from bot.channels.telegram.pacing import Lane
 from bot.channels.telegram.splitting import split_message
 from bot.conversation import Message, Outcome
+from bot.router import Router
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -40,8 +37,8 @@ log = logging.getLogger(__name__)
 DESK = "champion_desk"
 DISPATCHER = "nudge_dispatcher"
 CLOCK = "clock"
-#: The desk's callback_data prefixes; the coach's are "c…" choice tokens and "a|" actions.
-CALLBACK_PATTERN = "^(" + "|".join(re.escape(prefix) for prefix in TAP_PREFIXES) + ")"
+#: The desk's callback_data prefixes (bot.callbacks); every other press is the coach's.
+CALLBACK_PATTERN = "^[" + "".join(re.escape(prefix) for prefix in TAP_PREFIXES) + "]"
 JOB_NAME = "nudge-dispatcher"
 #: How long one sweep job keeps claiming full batches before it lets the next tick start afresh.
 SWEEP_JOB_SECONDS = 240.0
@@ -91,18 +88,9 @@ class TelegramNudgeSender:
 
 
 def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
-    """The desk's commands and buttons (before the coach's generic ones) and the draft catchers.
-
-    The draft catchers run in group -1, ahead of the coach: while someone is in a guided dialogue
-    their typed text is its answer and /cancel stops it; otherwise the update goes on to the coach.
-    """
-    new_private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-    application.add_handler(CommandHandler(COMMANDS, on_command, filters=new_private))
+    """The desk's buttons, before the coach's generic ones. Its commands and a dialogue's typed
+    answers reach it through the router (handlers.on_command, handlers.on_text)."""
     application.add_handler(CallbackQueryHandler(on_tap, pattern=CALLBACK_PATTERN))
-    application.add_handler(
-        MessageHandler(new_private & filters.TEXT & ~filters.COMMAND, on_draft_text), group=-1
-    )
-    application.add_handler(MessageHandler(new_private & filters.COMMAND, on_draft_command), group=-1)
 
 
 def start(application: Application) -> None:  # type: ignore[type-arg]
@@ -110,7 +98,9 @@ def start(application: Application) -> None:  # type: ignore[type-arg]
     services: Services = application.bot_data[SERVICES]
     clock: Clock = application.bot_data.setdefault(CLOCK, SYSTEM_CLOCK)
     services.coach.clock = clock
-    application.bot_data[DESK] = ChampionDesk(services.database, services.coach, services.settings, clock)
+    desk = ChampionDesk(services.database, services.coach, services.settings, clock)
+    application.bot_data[DESK] = desk
+    application.bot_data[ROUTER] = Router(services.coach, desk)
     application.bot_data[DISPATCHER] = Dispatcher(
         services.database, TelegramNudgeSender(application.bot), services.catalog, services.settings, clock
     )
@@ -166,24 +156,6 @@ def _desk(context: ContextTypes.DEFAULT_TYPE) -> ChampionDesk:
     return desk
 
 
-def _command_name(text: str) -> tuple[str, str]:
-    word, _, argument = text[1:].partition(" ")
-    return word.split("@")[0].lower(), argument.strip()
-
-
-async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/invite, /roles, /revoke, /sessions, /schedule in a private chat."""
-    message, visitor, chat = update.effective_message, visitor_of(update), update.effective_chat
-    if message is None or not message.text or visitor is None or chat is None:
-        return
-    name, argument = _command_name(message.text)
-    outcome = await _desk(context).command(
-        visitor, name, argument, update_id=update.update_id, bot_username=context.bot.username
-    )
-    if not outcome.duplicate:
-        await send_messages(context.bot, chat.id, outcome)
-
-
 async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press on a desk button: answered always, edited in place where the outcome says so."""
     query, visitor = update.callback_query, visitor_of(update)
@@ -199,30 +171,3 @@ async def on_tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await edit_pressed(query, outcome)
     await send_messages(context.bot, chat_id, outcome)
-
-
-async def on_draft_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Typed text: an answer in an open guided dialogue, or (no dialogue) left for the coach."""
-    message, visitor, chat = update.effective_message, visitor_of(update), update.effective_chat
-    if message is None or message.text is None or visitor is None or chat is None:
-        return
-    outcome = await _desk(context).text(visitor, message.text, update_id=update.update_id)
-    if outcome is None:
-        return
-    if not outcome.duplicate:
-        await send_messages(context.bot, chat.id, outcome)
-    raise ApplicationHandlerStop
-
-
-async def on_draft_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A command during a guided dialogue: /cancel stops it; others drop it and go on as usual."""
-    message, visitor, chat = update.effective_message, visitor_of(update), update.effective_chat
-    if message is None or not message.text or visitor is None or chat is None:
-        return
-    name, _ = _command_name(message.text)
-    outcome = await _desk(context).interrupt(visitor, name, update_id=update.update_id)
-    if outcome is None:
-        return
-    if not outcome.duplicate:
-        await send_messages(context.bot, chat.id, outcome)
-    raise ApplicationHandlerStop

@@ -19,6 +19,7 @@ from telegram.ext import ContextTypes
 from bot.channels.telegram.delivery import answer_query, reply_to_press, send_messages
 from bot.coach import Coach
 from bot.conversation import Command, Inbound, Start, Tap, Text, Visitor
+from bot.router import Router
 from bot.services import Services
 from bot.storage.errors import StorageUnavailable
 
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 SERVICES = "services"
+#: The Router (bot/router.py) commands and typed text go through, as in the terminal.
+ROUTER = "router"
 MODE = "mode"
 WEBHOOK = "webhook"
 #: Set by the error handler when a webhook turn failed for a reason a redelivery can cure.
@@ -77,8 +80,11 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, inbound: Inbo
     chat = update.effective_chat
     if visitor is None or chat is None:
         return
+    router: Router = context.bot_data[ROUTER]
     async with _typing(context, chat.id):
-        outcome = await _coach(context).handle(visitor, inbound, update_id=update.update_id)
+        outcome = await router.handle(
+            visitor, inbound, update_id=update.update_id, bot_username=context.bot.username
+        )
     if outcome.duplicate:
         # Redelivered: the first delivery may have died before replying; the question again.
         log.info("update.duplicate", extra={"update_id": update.update_id})
@@ -93,7 +99,8 @@ def _command_of(text: str) -> Inbound:
 
 
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A slash command in a private chat: /start, /check, … and unknown ones alike."""
+    """A slash command in a private chat: /start, /check, /schedule, … and unknown ones alike; the
+    router sends it to the coach or the desk by the command table."""
     message = update.effective_message
     if message is None or not message.text:
         return
@@ -101,7 +108,7 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Typed text in a private chat: an answer to a text question, or a hint to use the buttons."""
+    """Typed text in a private chat: an answer in an open dialogue (the desk's or the coach's), or a hint."""
     message = update.effective_message
     if message is None or message.text is None:
         return
