@@ -38,7 +38,7 @@ from bot.conversation import (
 )
 from bot.domain import Assessment, Person, Position, Role, Standing
 from bot.engine.choice_token import ChoiceToken
-from bot.engine.engine import DynamicOptions, idle_position
+from bot.engine.engine import HEARD_KEY, DynamicOptions, idle_position
 from bot.engine.events import DONE, MAX_TEXT, Begin, Choose, Notice, OptionView, Prompt, Say, TurnResult
 from bot.engine.spec import END, LANGUAGES, Dialogue
 from bot.invites import accept_invite
@@ -46,6 +46,7 @@ from bot.settings import Settings
 from bot.storage.database import Database
 from bot.storage.errors import StaleVersion, StorageUnavailable
 from bot.storage.unit_of_work import UnitOfWork
+from bot.typed_answers import HEARD_ACTION, TypedAnswers
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,11 @@ _BACKOFF = (0.05, 0.25, 1.0)
 _SELECTED, _UNSELECTED = "✅ ", "▫️ "
 
 
-def _commitment_tap(data: str) -> CommitmentTap | None:
-    """A commitment button (bot.commitment_taps keeps its own `a|<name>|<subject>.<value>` format)."""
+def _action(data: str) -> tuple[str, str] | None:
+    """(name, value) of the buttons that keep their own `a|<name>|<value>` format outside
+    bot.callbacks: the commitments' (bot.commitment_taps) and the one under "Ik hoor" (bot.typed_answers)."""
     parts = data.split("|")
-    return CommitmentTap.decode(parts[1], parts[2]) if len(parts) == 3 and parts[0] == "a" else None
+    return (parts[1], parts[2]) if len(parts) == 3 and parts[0] == "a" else None
 
 
 class Clock(Protocol):
@@ -87,6 +89,7 @@ class Coach:
         self._steps = all_steps(catalog.dialogues)
         self.rules = rules_of(catalog)
         self._advice_messages = AdviceMessages(catalog, self.rules)
+        self.typed = TypedAnswers(catalog, commit=self._commit, question=self._prompt_message, facts=_facts)
         self.commitments = CommitmentFlow(catalog, self.rules, settings)
 
     # -- entry point ----------------------------------------------------------------------------
@@ -187,7 +190,7 @@ class Coach:
         prompt = self.catalog.engine.prompt_for(position, dynamic)
         if prompt is None:
             return Outcome(duplicate=True, language=lang)
-        question = self._prompt_message(lang, position, prompt)
+        question = self.typed.pending_message(position, lang) or self._prompt_message(lang, position, prompt)
         return Outcome(messages=(question,), language=lang, duplicate=True)
 
     def _stranger(self, visitor: Visitor, inbound: Inbound) -> Outcome:
@@ -224,7 +227,8 @@ class Coach:
         intro = self._msg(lang, "coach/welcome_back", in_check=prompt is not None)
         if prompt is None:
             return Outcome(messages=(intro,), language=lang)
-        return Outcome(messages=(intro, self._prompt_message(lang, position, prompt)), language=lang)
+        question = self.typed.pending_message(position, lang) or self._prompt_message(lang, position, prompt)
+        return Outcome(messages=(intro, question), language=lang)
 
     async def _command(
         self, repo: UnitOfWork, person: Person, position: Position, lang: str, command: Command
@@ -264,7 +268,7 @@ class Coach:
                 messages=(self._msg(lang, "coach/forget_confirm", buttons=buttons),), language=lang
             )
         if name == "mydata":
-            return Outcome(messages=(await self._mydata(repo, person, lang),), language=lang)
+            return Outcome(messages=(await self._mydata(repo, person, position, lang),), language=lang)
         if not person.consent:
             return Outcome(messages=(self._msg(lang, "coach/needs_consent"),), language=lang)
         if name == "check":
@@ -276,7 +280,8 @@ class Coach:
         if name == "cancel":
             if self.catalog.engine.current_step(position) is None:
                 return Outcome(messages=(self._msg(lang, "coach/nothing_to_cancel"),), language=lang)
-            await repo.positions.save_position(replace(position, state=END))
+            values = {k: v for k, v in position.values.items() if k != HEARD_KEY}  # nothing left pending
+            await repo.positions.save_position(replace(position, state=END, values=values))
             return Outcome(messages=(self._msg(lang, "coach/cancelled"),), language=lang, changed=True)
         return Outcome(messages=(self._msg(lang, "coach/unknown_command"),), language=lang)
 
@@ -295,9 +300,12 @@ class Coach:
         action = callbacks.decode(tap.data)
         if action is not None:
             return await self._action_tap(repo, person, position, lang, action)
-        commitment = _commitment_tap(tap.data)
+        named = _action(tap.data)
+        commitment = CommitmentTap.decode(*named) if named else None
         if commitment is not None:
             return await self._commitment_tap(repo, person, position, lang, commitment)
+        if named and named[0] == HEARD_ACTION:
+            return await self.typed.tap(repo, person, position, lang, named[1], await self._dynamic(repo))
         token = ChoiceToken.decode(tap.data)
         if token is None:
             log.info("tap.malformed")
@@ -345,7 +353,8 @@ class Coach:
             messages: tuple[Message, ...] = ()
             prompt = self.catalog.engine.prompt_for(position, await self._dynamic(repo))
             if prompt is not None:
-                messages = (self._prompt_message(value, position, prompt),)
+                question = self.typed.pending_message(position, value)
+                messages = (question or self._prompt_message(value, position, prompt),)
             return Outcome(messages=messages, edit=Edit(text), language=value, changed=True)
         return Outcome(notice=self._text_of(lang, "coach/stale"), language=lang)
 
@@ -363,6 +372,9 @@ class Coach:
         self, repo: UnitOfWork, person: Person, position: Position, lang: str, text: Text
     ) -> Outcome:
         dynamic = await self._dynamic(repo)
+        typed = await self.typed.text(repo, person, position, lang, text.text, dynamic)
+        if typed is not None:  # typed instead of tapped, or heard at an `understand` step
+            return typed
         result = self.catalog.engine.turn(position, Say(text.text), facts=_facts(person), dynamic=dynamic)
         if result.problem == "idle":
             key = "coach/idle_hint" if person.consent else "coach/needs_consent"
@@ -452,7 +464,7 @@ class Coach:
         moment = previous[0].assessed_at if previous else None
         return short_date(moment, lang, self.settings.timezone) if moment else ""
 
-    async def _mydata(self, repo: UnitOfWork, person: Person, lang: str) -> Message:
+    async def _mydata(self, repo: UnitOfWork, person: Person, position: Position, lang: str) -> Message:
         data = await repo.personal_data(person.id)
         zone = self.settings.timezone
         answers = [
@@ -507,6 +519,7 @@ class Coach:
             consent="✅" if person.consent else "–",
             answers=answers,
             assessments=assessments,
+            heard=self.typed.pending_labels(position, lang),
             commitments=commitments,
             nudges=nudges,
         )

@@ -83,6 +83,14 @@ LAYERS: dict[str, Layer] = {
         "bot.storage",
         "bot.nudging",
     ),
+    "bot.typed_answers": layer(
+        "bot.domain",
+        "bot.conversation",
+        "bot.engine",
+        "bot.understanding",
+        "bot.content",
+        "bot.storage",
+    ),
     "bot.coach": layer(
         "bot.callbacks",
         "bot.commitment_taps",
@@ -98,6 +106,7 @@ LAYERS: dict[str, Layer] = {
         "bot.advice_messages",
         "bot.storage",
         "bot.invites",
+        "bot.typed_answers",
     ),
     "bot.reports": layer("bot.domain", "bot.settings", "bot.content", "bot.storage", libraries=SQL),
     # Prep briefs show the released report figures (issue 14), so champions read bot.reports.

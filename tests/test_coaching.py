@@ -324,8 +324,9 @@ async def test_full_onboarding_check_fears_and_advice_by_taps(
     questions = [a.question for a in data.answers]
     assert questions[:4] == ["language", "privacy", "standing", "department"]
     assert questions[4:13] == list(LEVEL_ANSWERS[2])
-    assert questions[13:] == ["fears", "fears", "causes", "anything_else"]
-    assert data.answers[-1].text == "Our intranet is slow & <noisy>"
+    # The typed "anything else" names no fear or cause the coach knows: it is read, not kept.
+    assert questions[13:] == ["fears", "fears", "causes"]
+    assert all(a.text is None for a in data.answers)
     assert {a.run_id for a in data.answers[4:]} == {stored.run_id}
     assert position is not None
     assert position.state == END
@@ -402,10 +403,10 @@ async def test_mydata_shows_only_that_persons_answers(coach: Coach, database: Da
     await bert.send(Text("bert's secret remark"))  # refused at a choice step: not stored
 
     mine = plain((await anna.send(Command("mydata"))).messages[0].text)
-    assert "anna's own words" in mine
+    assert "anna's own words" not in mine  # typed text naming no topic is read, never kept
     assert "Team lead or middle manager" in mine
     assert "Department: –" in mine
-    assert "Your answers (16)" in mine
+    assert "Your answers (15)" in mine
     assert "Worries: Too much time lost" in mine
     assert "Dialogue / Centralisation; worries: Time loss" in mine
     assert "bert" not in mine

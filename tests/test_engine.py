@@ -542,3 +542,45 @@ def test_every_shipped_option_fits_telegram_callback_data(engine: DialogueEngine
             keys = [o.key for o in step.options] + ([DONE] if step.kind == "multi" else [])
             for key in keys:
                 assert token_size(step.id, key) <= CALLBACK_DATA_LIMIT, (step.id, key)
+
+
+# -- noting topics heard in typed text (bot/typed_answers.py) -------------------------------------
+
+
+def at_anything_else(engine: DialogueEngine) -> Position:
+    """Fears: unwanted messages; causes: none of these; now at the free-text step."""
+    position = walk(engine, at_fears(engine), ["unwanted_messages", DONE, "none", DONE])
+    assert position.state == "anything_else"
+    return position
+
+
+def test_noted_topics_join_their_steps_as_taps_and_keep_no_text(engine: DialogueEngine) -> None:
+    position = at_anything_else(engine)
+    position.values["heard"] = {"step": "anything_else", "topics": ["fears.time_loss"], "picked": None}
+    result = engine.note(
+        position, "anything_else", {"fears": ["time_loss"], "causes": ["middle_managers", "nonsense"]}
+    )
+    assert result.problem is None
+    assert [(a.dialogue, a.question, a.option, a.text) for a in result.answers] == [
+        ("fears", "fears", "time_loss", None),
+        ("fears", "causes", "middle_managers", None),
+    ]
+    answers = result.position.values["answers"]
+    assert answers["fears"] == ["unwanted_messages", "time_loss"]
+    assert answers["causes"] == ["middle_managers"]  # "none of these" gave way; an unknown key is left out
+    assert answers["anything_else"] is None
+    assert "heard" not in result.position.values
+    assert result.finished == ("fears",)
+    assert position.values["answers"]["causes"] == ["none"]  # the caller's position is untouched
+
+
+def test_noting_nothing_answers_the_step_and_logs_nothing(engine: DialogueEngine) -> None:
+    result = engine.note(at_anything_else(engine), "anything_else", {})
+    assert result.problem is None and result.answers == () and result.position.state == END
+
+
+@pytest.mark.parametrize("step", ["fears", "who_uses", "nonsense"])
+def test_noting_for_another_step_than_the_current_one_is_stale(engine: DialogueEngine, step: str) -> None:
+    position = at_anything_else(engine) if step != "fears" else at_fears(engine)
+    result = engine.note(position, "anything_else" if step == "fears" else step, {"fears": ["time_loss"]})
+    assert result.problem == "stale" and result.position == position

@@ -157,7 +157,9 @@ async def test_a_full_conversation_ends_with_advice(services: Services) -> None:
     kept = await stored(services, "ana")
     assert ("fears", "time_loss", None) in [a[:3] for a in kept.answers]
     assert ("fears", "role_loss", None) in [a[:3] for a in kept.answers]
-    assert kept.answers[-1][:3] == ("anything_else", None, "nothing more")
+    # "nothing more" names no worry or blocker: an honest reply, and the text is not kept.
+    assert "I don't recognise a worry or blocker" in out
+    assert all(a[2] is None for a in kept.answers)
 
 
 # -- bad input ------------------------------------------------------------------------------------
@@ -236,7 +238,7 @@ async def test_bad_input_on_a_multi_select_toggles_nothing(services: Services) -
     assert code == 0
     assert "Type the numbers of your answers, from 1 to 6 (for example 1 3)" in out
     assert "Choose at least one answer first." in out  # Done (6) with nothing ticked
-    assert TAP_EXPECTED in out
+    assert "Do you mean Too much time lost?" in out  # typed, not sure enough: asked back
     assert "✅" not in out
     after = await stored(services, "ana")
     assert after.answers == before.answers
@@ -270,11 +272,10 @@ async def test_bad_input_at_the_text_question(services: Services, line: str, rep
     code, out = await chat(services, "fine\x1b[31m now\x07\n")
     assert "Since your last check" not in out
     assert "Pilot (1/4)" in out
-    (text,) = [a[2] for a in (await stored(services, "ana")).answers if a[0] == "anything_else"]
-    assert text is not None
-    assert text.startswith("fine")
-    assert text.endswith("now")
-    assert not any(ord(ch) < 32 for ch in text)
+    # Read for the advice (nothing recognised in it), then dropped: no row keeps typed text.
+    after = await stored(services, "ana")
+    assert after.answers == before.answers
+    assert after.position.state == "end"
 
 
 async def test_ctrl_d_right_away_is_a_clean_exit(services: Services) -> None:

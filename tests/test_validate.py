@@ -341,6 +341,22 @@ def seed_cited_without_a_quote(c: Content) -> list[Expect]:
     return [Expect(f, line, "cites 003_14d37a87a543f7a6.txt but quotes no sentence of it")]
 
 
+@case
+def understand_on_a_button_question(c: Content) -> list[Expect]:
+    f = "dialogues/fears.yaml"
+    c.replace(
+        f, "    ask: fears/causes\n", "    ask: fears/causes\n    understand: topics  # a tap question\n"
+    )
+    return [Expect(f, c.line_of(f, "# a tap question"), "only on a text step")]
+
+
+@case
+def understand_something_unknown(c: Content) -> list[Expect]:
+    f = "dialogues/fears.yaml"
+    c.replace(f, "understand: topics", "understand: feelings")
+    return [Expect(f, c.line_of(f, "understand: feelings"), "`understand` takes topics")]
+
+
 def matches(problem: ContentProblem, content: Content, expect: Expect) -> bool:
     return (
         problem.path == content.path(expect.relative)

@@ -140,6 +140,9 @@ class TerminalChat:
                     self.question = Message(self.question.text, outcome.edit.buttons)
             elif isinstance(inbound, Tap) and ChoiceToken.decode(inbound.data) is None:
                 self._say(plain(outcome.edit.text))  # an action's result, shown where the press was
+                if outcome.edit.buttons:  # the message now asks something else ("Niet helemaal")
+                    self.question = Message(outcome.edit.text, outcome.edit.buttons)
+                    self._options([b for row in outcome.edit.buttons for b in row])
         for message in outcome.messages:
             self._message(message)
         if outcome.forgotten:

@@ -23,10 +23,13 @@ from bot.engine.events import (
     TurnResult,
 )
 from bot.engine.machine import DialogueMachine
-from bot.engine.spec import END, Dialogue, Step
+from bot.engine.spec import END, Dialogue, Option, Step
 
 #: Option lists that come from the organisation (departments), keyed by `options_from` name.
 DynamicOptions = Mapping[str, Sequence[OptionView]]
+#: Where a position keeps topics heard in typed text while the person is asked to confirm them.
+HEARD_KEY = "heard"
+_PLAIN = Option("", {})
 #: An idle person: not in any dialogue.
 IDLE_DIALOGUE = ""
 
@@ -190,6 +193,7 @@ class DialogueEngine:
             AnswerRecord(position.person_id, position.run_id, position.dialogue, step.id, option=k)
             for k in keys
         ) or (AnswerRecord(position.person_id, position.run_id, position.dialogue, step.id, text=text),)
+        values.pop(HEARD_KEY, None)  # any answer settles what was heard in typed text
         recorded = values.setdefault("answers", {})
         recorded[step.id] = list(keys) if step.kind == "multi" else (keys[0] if keys else text)
         if step.store and keys:
@@ -207,6 +211,55 @@ class DialogueEngine:
             chosen=keys,
             finished=tuple(finished),
         )
+
+    def note(
+        self,
+        position: Position,
+        step_id: str,
+        topics: Mapping[str, Sequence[str]],
+        *,
+        facts: Mapping[str, object] | None = None,
+        dynamic: DynamicOptions | None = None,
+    ) -> TurnResult:
+        """Answer the current text step with what the person confirmed hearing in their text.
+
+        `topics` maps a step of this run to option keys (the fears and causes heard): each joins
+        that step's answer as if tapped (an exclusive "none of these" gives way) and is logged like
+        a tap. The typed text itself is neither kept in the position nor logged: it was needed
+        only to hear the topics. A step that has moved on since is refused as stale.
+        """
+        step = self.current_step(position)
+        if step is None or step.id != step_id or step.kind != "text":
+            return TurnResult(position, problem="stale")
+        values = deepcopy(position.values)
+        answers = values.setdefault("answers", {})
+        logged: list[AnswerRecord] = []
+        for target_id, keys in topics.items():
+            found = self._step_anywhere(target_id)
+            if found is None:
+                continue
+            dialogue_id, target = found
+            options = {o.key: o for o in target.options}
+            have = answers.get(target_id)
+            merged = [
+                k for k in (have if isinstance(have, list) else []) if not options.get(k, _PLAIN).exclusive
+            ]
+            for key in keys:
+                if key in options and key not in merged:
+                    merged.append(key)
+                    logged.append(
+                        AnswerRecord(position.person_id, position.run_id, dialogue_id, target_id, option=key)
+                    )
+            answers[target_id] = merged
+        result = self._answer(position, step, values, (), None, facts or {}, dynamic or {})
+        return dataclasses.replace(result, answers=tuple(logged))
+
+    def _step_anywhere(self, step_id: str) -> tuple[str, Step] | None:
+        """The dialogue and step of a step id (the validator keeps step ids unique)."""
+        for dialogue in self.dialogues.values():
+            if step_id in dialogue.steps:
+                return dialogue.id, dialogue.steps[step_id]
+        return None
 
     # -- moving through steps -----------------------------------------------------------------
 

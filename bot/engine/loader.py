@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.engine.spec import END, LANGUAGES, Condition, Dialogue, Option, Rule, Step
+from bot.engine.spec import END, LANGUAGES, UNDERSTAND, Condition, Dialogue, Option, Rule, Step
 from bot.engine.yaml_lines import LineDict, LineList, YamlError, load_yaml
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KINDS = ("choice", "multi", "text", "info")
 _STEP_KEYS = {"id", "kind", "ask", "topic", "options", "options_from", "store", "optional", "next"}
+_STEP_KEYS |= {"understand"}  # what a text step hears in typed text (bot/typed_answers.py)
 _OPTION_KEYS = {"key", "label", "flags", "gaps", "exclusive"}
 _DIALOGUE_KEYS = {"id", "start", "steps", "then", "on_finish", "new_run", "description"}
 
@@ -153,6 +154,13 @@ def _step(node: Any, line: int, report: _Collector) -> Step | None:  # noqa: C90
     options_from = node.get("options_from")
     if kind in ("choice", "multi") and not options and not options_from:
         report.add(line, f"step {step_id!r} asks for a tap but has no options")
+    understand = node.get("understand")
+    if understand is not None and (understand not in UNDERSTAND or kind != "text"):
+        report.add(
+            _line(node, "understand"),
+            f"step {step_id!r}: `understand` takes {', '.join(UNDERSTAND)} and only on a text step",
+        )
+        understand = None
     next_rules = _rules(node.get("next"), _line(node, "next"), report)
     if not next_rules:
         report.add(line, f"step {step_id!r} needs `next` (a step id or `end`)")
@@ -167,6 +175,7 @@ def _step(node: Any, line: int, report: _Collector) -> Step | None:  # noqa: C90
         store=node.get("store") if isinstance(node.get("store"), str) else None,
         optional=bool(node.get("optional", False)),
         next=next_rules,
+        understand=understand,
         topic=_labels(node["topic"], _line(node, "topic"), report, "topic") if "topic" in node else {},
         line=line,
     )

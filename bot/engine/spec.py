@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Literal
 
 StepKind = Literal["choice", "multi", "text", "info"]
+#: What a text step may `understand` in what is typed: the coach's own topics (fears, causes).
+UNDERSTAND = ("topics",)
 END = "end"
 LANGUAGES = ("nl", "en")
 
@@ -67,6 +69,9 @@ class Step:
     optional: bool = False
     next: tuple[Rule, ...] = ()
     topic: Mapping[str, str] = field(default_factory=dict)
+    #: `understand: topics` on a text step: what is typed is heard, echoed and, once confirmed,
+    #: joins the answers as topics (the text itself is not kept); None: the text is the answer.
+    understand: str | None = None
     line: int = 0
 
     def option(self, key: str) -> Option | None:

@@ -121,6 +121,8 @@ def match_option(
 
 
 def _position(text: str, text_words: Sequence[Word], lexicon: Lexicon) -> int | None:
+    if text.lstrip().startswith(("-", "−")):
+        return None  # "-1" is no place in a list (folding would drop the minus)
     found = _NUMBER.match(fold(text))
     if found:
         return int(found.group(1))
