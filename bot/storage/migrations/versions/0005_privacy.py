@@ -4,6 +4,10 @@ released_figures keeps what was published once; people.vouched_department_id and
 invites.department_id let an admin's or champion's department invite vouch for a member. Both
 are plain columns (see upgrade()).
 
+Everyone whose department was set before this upgrade counts as vouched for that department:
+their organisation's reports must not empty overnight, and a puppet attack needs accounts made
+*after* the report started checking who vouched (docs/privacy.md, "Puppet accounts").
+
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-01
@@ -29,6 +33,12 @@ def upgrade() -> None:
     # `people` with foreign keys on would cascade every person's answers away (see 0003).
     # DepartmentRepository.remove_department clears both columns instead.
     op.add_column("people", sa.Column("vouched_department_id", sa.Integer(), nullable=True))
+    people = sa.table("people", sa.column("department_id", sa.Integer()), sa.column("vouched_department_id"))
+    op.execute(
+        people.update()
+        .where(people.c.department_id.is_not(None))
+        .values(vouched_department_id=people.c.department_id)
+    )
     op.add_column("invites", sa.Column("department_id", sa.Integer(), nullable=True))
     op.add_column("departments", sa.Column("demo", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table(
