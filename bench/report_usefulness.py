@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from bot import PROJECT_ROOT  # noqa: E402
 from bot.content.catalog import load_catalog  # noqa: E402
 from bot.demo_data import fill  # noqa: E402
+from bot.reports.aggregates import month_starts  # noqa: E402
 from bot.reports.anonymity import ORG  # noqa: E402
 from bot.reports.publishing import released_months  # noqa: E402
 from bot.reports.releases import Release  # noqa: E402
@@ -50,7 +51,9 @@ def hidden_share(release: Release, rows: list[str], only: tuple[str, ...] = ()) 
     return hidden / total if total else 0.0
 
 
-async def measure(people: int, seed: int, min_group: int, now: datetime) -> list[Release]:
+async def measure(
+    people: int, seed: int, min_group: int, now: datetime, every_days: float = 0
+) -> list[Release]:
     catalog = load_catalog(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge")
     categories = categories_of(catalog.knowledge)
     with tempfile.TemporaryDirectory() as directory:
@@ -60,6 +63,21 @@ async def measure(people: int, seed: int, min_group: int, now: datetime) -> list
             await fill(
                 database, categories, people=people, departments=8, months=6, seed=seed, now=now, zone=ZONE
             )
+            if every_days:
+                # Steady use: a report every `every_days` over the six months, each releasing what
+                # is due then (the demo's rows carry their dates, and a release only sees the past).
+                moment = month_starts(now, 6, ZONE)[0] + timedelta(days=every_days)
+                while moment < now:
+                    await released_months(
+                        database,
+                        categories,
+                        min_group=min_group,
+                        zone=ZONE,
+                        months=6,
+                        refresh_hours=24,
+                        now=moment,
+                    )
+                    moment += timedelta(days=every_days)
             releases, names = await released_months(
                 database, categories, min_group=min_group, zone=ZONE, months=6, refresh_hours=24, now=now
             )
@@ -74,13 +92,20 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--min-group", type=int, default=5)
+    parser.add_argument(
+        "--every-days",
+        type=float,
+        default=0,
+        help="also run a report every N days over the six months first (steady use); 0: one first report",
+    )
     args = parser.parse_args()
     now = datetime.now(UTC)
-    releases = asyncio.run(measure(args.people, args.seed, args.min_group, now))
+    releases = asyncio.run(measure(args.people, args.seed, args.min_group, now, args.every_days))
     names = measure.names  # type: ignore[attr-defined]
     worst = 0.0
     print(
         f"demo organisation: {args.people} people, seed {args.seed}, k = {args.min_group};",
+        f"reports every {args.every_days:g} days before;" if args.every_days else "one first report;",
         f"target <= {TARGET:.0%}",
     )
     print(f"{'month':<10} {'group':<28} {'respondents':>11} {'hidden':>8} {'phases':>8}")

@@ -22,6 +22,7 @@ from bot.demo_data import CHANNEL, fill
 from bot.reports.aggregates import month_starts
 from bot.reports.anonymity import ORG, OTHER, Block, fold, protect, protect_column
 from bot.reports.chart import build_figure, figure_texts, render_png
+from bot.reports.commitments import PARTITION
 from bot.reports.csv_export import to_csv
 from bot.reports.report import AggregateReport, build_report, categories_of
 from bot.reports.text import render_text
@@ -198,10 +199,19 @@ async def test_csv_has_one_row_per_group_measure_category_and_month(sqlite_datab
         rows = list(csv.DictReader(io.StringIO(document.decode("utf-8-sig")), delimiter=delimiter))
         keys = [(r["month"], r["group_id"], r["measure"], r["category"]) for r in rows]
         assert len(keys) == len(set(keys))
+        # Each row: its respondents, every category of every measure, and the four-way partition of
+        # the commitments' follow-up (released with the rest); the most completed steps at the end.
         expected = sum(
-            len(month.rows) * (1 + sum(len(m.categories) + (1 if m.implicit else 0) for m in report.measures))
+            len(month.rows)
+            * (
+                1
+                + sum(len(m.categories) + (1 if m.implicit else 0) for m in report.measures)
+                + len(PARTITION)
+            )
             for month in report.months
         )
+        assert report.commitments is not None
+        expected += len(report.commitments.top_steps)
         current = [r for r in rows if r["current"] == "yes"]
         extra = sum(1 for r in current if r["measure"] in ("onboarded", "active_30_days", "weakest_six_c"))
         assert len(rows) == expected + extra

@@ -77,7 +77,7 @@ def brief_context(
         ]
         return context
     total = figures.respondents
-    models = []
+    models: list[dict[str, Any]] = []
     for model in PHASE_MODELS:
         counts = figures.phases.get(model, {})
         models.append(

@@ -407,9 +407,19 @@ class _Protector:
                     return True
             return self.hide_all(early) or self.hide_all(late)
 
+        def unanimous(unit: tuple[list[str], list[str]], category: str) -> bool:
+            """Everyone in the unit chose `category` in both months, as the shown cells say: the
+            people who joined or left it did too, which the unanimous rows (at least k each) show
+            on purpose, so a small change here tells nothing about anyone in particular."""
+            return all(
+                all(block.shown((r, category)) for r in rows)
+                and sum(block.value((r, category)) for r in rows) == sum(block.totals.get(r, 0) for r in rows)
+                for block, rows in ((early, unit[0]), (late, unit[1]))
+            )
+
         changes = {(u, c): change(unit, c) for u, unit in enumerate(units) for c in early.categories}
         for (u, c), delta in changes.items():
-            if delta is not None and self.small(delta):
+            if delta is not None and self.small(delta) and not unanimous(units[u], c):
                 return hide_in(units[u], [c])
         # the hidden remainder of each unit's row (its respondents' change is known)
         for u, unit in enumerate(units):

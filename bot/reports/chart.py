@@ -160,12 +160,12 @@ def build_figure(report: AggregateReport) -> Figure:
 
     worries_axes = figure.add_subplot(grid[3])
     mark = report.labels.get("hidden_mark", "x")
-    for position, (_, share) in enumerate(worries):
-        if share is None:
+    for position, (_, worry) in enumerate(worries):
+        if worry is None:
             worries_axes.text(0.01, position, mark, va="center", fontsize=_FONT - 3, color="#707070")
             continue
-        worries_axes.barh(position, share, color=PHASE_COLOURS[2], height=0.7)
-        worries_axes.text(share + 0.01, position, f"{round(share * 100)}%", va="center", fontsize=_FONT - 4)
+        worries_axes.barh(position, worry, color=PHASE_COLOURS[2], height=0.7)
+        worries_axes.text(worry + 0.01, position, f"{round(worry * 100)}%", va="center", fontsize=_FONT - 4)
     worries_axes.set_yticks(range(len(worries)))
     worries_axes.set_yticklabels([title for title, _ in worries], fontsize=_FONT - 4)
     worries_axes.invert_yaxis()

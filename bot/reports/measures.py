@@ -28,11 +28,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.reports.aggregates import OTHER_LENS, Categories, RawCounts
+from bot.reports.aggregates import FOLLOW_UP, NO_COMMITMENT, OTHER_LENS, Categories, RawCounts
 from bot.reports.anonymity import ORG, OTHER, Block, Department, fold, group_key
 
 PHASE_MODELS = ("presence_model", "pilot_model")
 NAMED, NOT_NAMED = "named", "not_named"
+#: The family of the follow-up to commitments (bot.reports.commitments shows it in its own section).
+COMMITMENT = "commitment"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,15 @@ def family_specs(categories: Categories) -> list[FamilySpec]:
             )
     six = tuple(categories.six_cs)
     specs.append(FamilySpec("lens", "lens", (*six, OTHER_LENS), {c: f"lens:{c}" for c in six}, OTHER_LENS))
+    specs.append(
+        FamilySpec(
+            COMMITMENT,
+            COMMITMENT,
+            (*FOLLOW_UP, NO_COMMITMENT),
+            {c: f"commitment:{c}" for c in FOLLOW_UP},
+            NO_COMMITMENT,
+        )
+    )
     return specs
 
 

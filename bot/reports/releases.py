@@ -26,12 +26,12 @@ Language-free: labels are added by bot.reports.report when a release is shown.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.reports.aggregates import RawCounts
+from bot.reports.aggregates import TOP_STEPS, RawCounts
 from bot.reports.anonymity import ORG, OTHER, Block, Cell, Department, protect, protect_column
 from bot.reports.measures import FamilySpec, MonthPlan, block_for, plan_month
 
@@ -74,6 +74,9 @@ class Release:
     participation: tuple[ParticipationRelease, ...] = ()
     ids: Mapping[str, frozenset[int]] = field(default_factory=dict)
     """Row -> ids of the assessments it counted (no answers), to compare later releases' groups."""
+    steps: tuple[str, ...] = ()
+    """The most completed steps when the current month was released (names, no counts): each by
+    at least k counted people; frozen with the release like every other figure."""
 
     def block(self, family: str) -> Block | None:
         """The family as a Block with its published hidden cells, for protecting later releases."""
@@ -143,6 +146,7 @@ def decide(
             families=figures[position],
             participation=participation(raw, plan, min_group) if is_open else (),
             ids=candidate_ids[position],
+            steps=top_steps(raw, min_group) if is_open else (),
         )
         made.append(release)
         shown[period] = release
@@ -174,11 +178,12 @@ def _protected(
     frozen: Sequence[Release],
     plans: Sequence[MonthPlan],
     specs: Sequence[FamilySpec],
-    atoms: Sequence[frozenset[Place]],
+    atoms: Mapping[frozenset[Place], int],
     min_group: int,
 ) -> list[dict[str, FamilyRelease]]:
-    """Every family of the planned months, protected with the frozen releases (anonymity.protect)
-    and against zeros that pin an atom in combination (zero_pins)."""
+    """Every family of the planned months, protected with the frozen releases (anonymity.protect),
+    against zeros that pin an atom in combination (zero_pins), and against counts whose part left
+    after the atoms known from unanimous groups is small (residual_pins)."""
     figures: list[dict[str, FamilyRelease]] = [{} for _ in plans]
     for spec in specs:
         old = [
@@ -190,7 +195,8 @@ def _protected(
         numbered = dict([*old, *((len(frozen) + i, b) for i, b in enumerate(new))])
         for _ in range(ZERO_ROUNDS):
             protect([b for _, b in old] + new, min_group, frozen=len(old))
-            extra = zero_pins(atoms, numbered, first_new=len(frozen))
+            extra = zero_pins(list(atoms), numbered, first_new=len(frozen))
+            extra += residual_pins(atoms, numbered, first_new=len(frozen), min_group=min_group)
             if not extra:
                 break
             for number, cell in extra:
@@ -235,15 +241,16 @@ def _atoms(releases: Sequence[Mapping[str, frozenset[int]]]) -> dict[frozenset[P
 
 def new_atoms(
     before: Sequence[Mapping[str, frozenset[int]]], candidates: Sequence[Mapping[str, frozenset[int]]]
-) -> list[frozenset[Place]]:
-    """Where the atoms (see separate_groups) that sit in a candidate's rows are, whatever their size
-    and whether or not they are new: a candidate's zeros can pin an old atom in combination with
-    an earlier release's zeros just as well (a refresh of the same people, protected afresh)."""
-    return [
-        places
-        for places in _atoms([*before, *candidates])
+) -> dict[frozenset[Place], int]:
+    """Where the atoms (see separate_groups) that sit in a candidate's rows are, and how many
+    assessments each holds, whatever their size and whether or not they are new: a candidate's
+    zeros can pin an old atom in combination with an earlier release's zeros just as well (a
+    refresh of the same people, protected afresh)."""
+    return {
+        places: len(members)
+        for places, members in _atoms([*before, *candidates]).items()
         if any(number >= len(before) for number, _ in places)
-    ]
+    }
 
 
 def _zeros(block: Block, row: str) -> set[str]:
@@ -277,6 +284,69 @@ def zero_pins(
     return hide
 
 
+def _possible(block: Block, row: str) -> set[str]:
+    """The categories someone in the row may have chosen, as its shown cells tell: not a shown 0,
+    and only the category of a shown cell that holds the whole row."""
+    categories = set(block.categories) - _zeros(block, row)
+    whole = [
+        c
+        for c in block.categories
+        if (row, c) not in block.hidden and block.value((row, c)) == block.totals.get(row, -1)
+    ]
+    return categories & set(whole[:1]) if whole else categories
+
+
+def _known(atoms: Iterable[frozenset[Place]], blocks: Mapping[int, Block]) -> dict[frozenset[Place], str]:
+    """Atoms whose single possible category the shown cells of their rows give away."""
+    known: dict[frozenset[Place], str] = {}
+    for places in atoms:
+        possible: set[str] | None = None
+        for number, row in places:
+            if number in blocks:
+                here = _possible(blocks[number], row)
+                possible = here if possible is None else possible & here
+        if possible is not None and len(possible) == 1:
+            known[places] = next(iter(possible))
+    return known
+
+
+def residual_pins(
+    atoms: Mapping[frozenset[Place], int], blocks: Mapping[int, Block], first_new: int, min_group: int
+) -> list[tuple[int, Cell]]:
+    """Shown cells of new releases to hide, because what is left of them after the people whose
+    answer is already known leaves a small group (issue 14's complement rule).
+
+    A unanimous group of at least k is shown on purpose ("nobody in Sales named security"), so
+    each of its people's answer is known to a reader who knows who they are. Subtracted from a
+    later figure that counts them too ("3 of the 6 named it"), what is left describes the others
+    alone: "1 of these 4 did not name it" is a group below k. So every shown cell of a new release
+    is checked with the known people taken out: the rest of it must be 0 or at least k (the rest
+    of its complement is checked as that category's own cell).
+    """
+    known = _known(atoms, blocks)
+    if not known:
+        return []
+    hide: list[tuple[int, Cell]] = []
+    for number, block in blocks.items():
+        if number < first_new:
+            continue
+        for row in block.all_rows():
+            inside = [places for places in atoms if (number, row) in places]
+            unknown = [places for places in inside if places not in known]
+            if not unknown or len(unknown) == len(inside):
+                continue
+            for category in block.categories:
+                cell = (row, category)
+                if cell in block.hidden:
+                    continue
+                rest = block.value(cell) - sum(
+                    atoms[places] for places in inside if known.get(places) == category
+                )
+                if 0 < rest < min_group:
+                    hide.append((number, cell))
+    return hide
+
+
 def separate_groups(
     before: Sequence[Release], candidate: Mapping[str, frozenset[int]], min_group: int
 ) -> bool:
@@ -307,6 +377,16 @@ def separate_groups(
 
     old = atoms(len(before))
     return all(len(atom) >= min_group for atom in atoms(len(releases)) - old)
+
+
+def top_steps(raw: RawCounts, min_group: int) -> tuple[str, ...]:
+    """The steps most counted people completed in the window, each by at least `min_group`, most
+    first: names only, as a count that changes between releases would describe the few who
+    completed it in between."""
+    ranked = sorted(
+        ((step, n) for step, n in raw.steps.items() if n >= min_group), key=lambda s: (-s[1], s[0])
+    )
+    return tuple(step for step, _ in ranked[:TOP_STEPS])
 
 
 def participation(raw: RawCounts, plan: MonthPlan, min_group: int) -> tuple[ParticipationRelease, ...]:
@@ -361,6 +441,7 @@ def to_json(release: Release) -> dict[str, Any]:
         },
         "participation": [[p.key, p.onboarded, p.respondents, p.active] for p in release.participation],
         "ids": {row: sorted(ids) for row, ids in release.ids.items()},
+        "steps": list(release.steps),
     }
 
 
@@ -386,4 +467,5 @@ def from_json(data: Mapping[str, Any]) -> Release:
             for key, onboarded, respondents, active in data["participation"]
         ),
         ids={row: frozenset(ids) for row, ids in data["ids"].items()},
+        steps=tuple(data.get("steps", ())),
     )

@@ -8,7 +8,7 @@ a hidden figure is None here, so no renderer can print it by mistake.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,8 +19,9 @@ from bot.content.dates import short_date
 from bot.content.knowledge import Knowledge
 from bot.reports.aggregates import OTHER_LENS, Categories, RawCounts, month_starts
 from bot.reports.anonymity import ORG, OTHER
-from bot.reports.commitments import CommitmentFigures, assemble_commitments, collect_commitments
-from bot.reports.measures import NAMED, NOT_NAMED, PHASE_MODELS, FamilySpec, family_specs
+from bot.reports.commitments import PARTITION as COMMITMENT_PARTITION
+from bot.reports.commitments import CommitmentFigures, FollowUpMonth, FollowUpRow
+from bot.reports.measures import COMMITMENT, NAMED, NOT_NAMED, PHASE_MODELS, FamilySpec, family_specs
 from bot.reports.publishing import released_months
 from bot.reports.releases import CLOSED, Release, decide
 from bot.storage.database import Database
@@ -238,11 +239,12 @@ def from_releases(
     knowledge = catalog.knowledge
     labels = labels_of(catalog, lang)
     specs = family_specs(categories_of(knowledge))
-    measures = tuple(_measure(spec, knowledge, lang, labels) for spec in specs)
+    measures = tuple(_measure(spec, knowledge, lang, labels) for spec in specs if spec.id != COMMITMENT)
     if not releases or releases[-1].period != current:
         as_of = short_date(generated_at, lang, zone)
         return AggregateReport(lang, generated_at, as_of, min_group, measures, (), (), {}, labels)
     months: list[Month] = []
+    follow_up: list[FollowUpMonth] = []
     for release in releases:
         figures: dict[str, dict[tuple[str, str], Figure]] = {row: {} for row in (*release.rows, ORG)}
         for spec in specs:
@@ -259,6 +261,20 @@ def from_releases(
         rows = tuple(
             Row(row, _name(row, departments, labels), release.totals[row], figures[row])
             for row in (ORG, *release.rows)
+        )
+        follow_up.append(
+            FollowUpMonth(
+                release.period,
+                tuple(
+                    FollowUpRow(
+                        row.key,
+                        row.name,
+                        row.respondents,
+                        {c: row.figure(COMMITMENT, c).count for c in COMMITMENT_PARTITION},
+                    )
+                    for row in rows
+                ),
+            )
         )
         months.append(
             Month(
@@ -297,6 +313,7 @@ def from_releases(
         participation=participation,
         weakest=weakest,
         labels=labels,
+        commitments=CommitmentFigures(tuple(follow_up), releases[-1].steps),
     )
 
 
@@ -342,7 +359,7 @@ async def build_report(
         now=now,
     )
     current = month_starts(now, 1, zone)[0].astimezone(ZoneInfo(zone)).date()
-    report = from_releases(
+    return from_releases(
         releases,
         departments,
         catalog,
@@ -352,13 +369,3 @@ async def build_report(
         zone=zone,
         current=current,
     )
-    # Commitment figures (issue 13) are computed per report, not released (bot.reports.commitments).
-    async with database.read() as connection:
-        committed = await collect_commitments(connection, now=now, months=months, zone=zone)
-    figures = assemble_commitments(
-        committed,
-        departments,
-        min_group=min_group,
-        name_of=lambda key: _name(key, departments, report.labels),
-    )
-    return replace(report, commitments=figures)
