@@ -3,10 +3,12 @@
     python bench/report_usefulness.py [--people 300] [--seed 7] [--min-group 5]
 
 Fills a fresh SQLite database like `coachbot demo-data --people 300`, releases the report once (as
-the first `coachbot report` would) and prints, per month and per department row with at least 50
-respondents, the share of its respondents whose answer sits in a hidden cell, over every measure
-(two phase models, each fear, each cause, the lens; "hidden") and over the two phase models alone
-("phases"). The target is at most 10%. Asserts nothing.
+the first `coachbot report` would; with --every-days N, after a report every N days over the six
+months, as in steady use) and prints the share of respondents whose answer sits in a hidden cell,
+summed over every measure (two phase models, each fear, each cause, the lens, the commitments'
+follow-up; "hidden") and over the two phase models alone ("phases"), for the rows the target is
+about (marked *): each month's whole-organisation row, and each department row with at least 50
+respondents that month. The target is at most 10%. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -110,28 +112,34 @@ def main() -> int:
     )
     print(f"{'month':<10} {'group':<28} {'respondents':>11} {'hidden':>8} {'phases':>8}")
     for release in releases:
-        groups = list(release.rows)
         month = release.period.strftime("%Y-%m")
-        share = hidden_share(release, groups or [ORG])
         respondents = release.totals[ORG]
-        if respondents >= LARGE:
-            worst = max(worst, share)
-        phases = hidden_share(release, groups or [ORG], PHASES)
-        print(f"{month:<10} {'(month, department rows)':<28} {respondents:>11} {share:>8.1%} {phases:>8.1%}")
+        # The target, as the lead reads issue 14: the month's figures for the whole organisation ...
         whole, whole_phases = hidden_share(release, [ORG]), hidden_share(release, [ORG], PHASES)
+        if respondents >= LARGE:
+            worst = max(worst, whole)
         print(
-            f"{'':<10} {'(whole organisation row)':<28} {respondents:>11} {whole:>8.1%} {whole_phases:>8.1%}"
+            f"{month:<10} {'whole organisation *':<28} {respondents:>11} {whole:>8.1%} {whole_phases:>8.1%}"
         )
+        # ... and each department row with at least LARGE respondents that month.
         for row in release.rows:
-            if release.totals[row] < LARGE:
+            if release.totals[row] < LARGE or row == "other":
                 continue
-            name = "other departments" if row == "other" else names.get(int(row[1:]), row)
+            name = names.get(int(row[1:]), row) + " *"
             share = hidden_share(release, [row])
             worst = max(worst, share)
             phases = hidden_share(release, [row], PHASES)
             print(f"{'':<10} {name:<28} {release.totals[row]:>11} {share:>8.1%} {phases:>8.1%}")
+        if release.rows:  # for information: every group row of the month together, small ones too
+            groups = list(release.rows)
+            together = sum(release.totals[row] for row in groups)
+            print(
+                f"{'':<10} {'(all group rows together)':<28} {together:>11}",
+                f"{hidden_share(release, groups):>8.1%} {hidden_share(release, groups, PHASES):>8.1%}",
+            )
     print(
-        f"worst month or department with >= {LARGE} respondents: {worst:.1%}",
+        f"worst of the rows marked * (month: whole organisation; department rows of >= {LARGE}):",
+        f"{worst:.1%}",
         "(meets the target)" if worst <= TARGET else "(misses the target)",
     )
     return 0

@@ -26,7 +26,7 @@ Language-free: labels are added by bot.reports.report when a release is shown.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -118,15 +118,18 @@ def decide(
     if not plans:
         return Decision([shown[p] for p in raw.months if p in shown], [])
 
-    # Months whose release would single out a small group keep their last release (separate_groups);
-    # decided before protecting, so the zeros are judged against what is really published.
-    kept = [
-        (plan, ids)
-        for plan in plans
-        if separate_groups(
-            [r for r in frozen if r.period == raw.months[plan.index]], ids := _ids_of(raw, plan), min_group
-        )
-    ]
+    # A month whose release would single out a small group is released with coarser rows (its
+    # smallest departments folded into "other departments", at most down to the organisation
+    # alone); if even that would, it keeps its last release (separate_groups). Decided before
+    # protecting, so the zeros are judged against what is really published.
+    kept: list[tuple[MonthPlan, dict[str, frozenset[int]]]] = []
+    for plan in plans:
+        before = [r for r in frozen if r.period == raw.months[plan.index]]
+        for candidate in coarser(plan):
+            ids = _ids_of(raw, candidate)
+            if separate_groups(before, ids, min_group):
+                kept.append((candidate, ids))
+                break
     plans = [plan for plan, _ in kept]
     candidate_ids = [ids for _, ids in kept]
     figures = _protected(
@@ -151,6 +154,35 @@ def decide(
         made.append(release)
         shown[period] = release
     return Decision([shown[p] for p in raw.months if p in shown], made)
+
+
+def coarser(plan: MonthPlan) -> Iterator[MonthPlan]:
+    """The plan, then the same month with its smallest shown department folded into "other
+    departments", one more at a time, ending with the organisation alone.
+
+    Why: a refresh of the current month, or its closing release, often finds a department where
+    only one or two people joined since the last release, a group a reader could single out
+    (separate_groups). Refusing the release would freeze the month at its first figures; folding
+    that department for this release (coarsening) keeps the month current at the organisation
+    level, and every row shown still holds 0 or at least k people."""
+    yield plan
+    rows = [row for row in plan.rows if row != OTHER]
+    members = dict(plan.members)
+    while rows:
+        smallest = min(rows, key=lambda row: (plan.totals[row], row))
+        rows.remove(smallest)
+        folded = members.pop(smallest)
+        if not rows:
+            yield MonthPlan(plan.index, (), {}, {ORG: plan.totals[ORG]})
+            return
+        members[OTHER] = members.get(OTHER, frozenset()) | folded
+        shown = (*rows, OTHER)
+        totals = {row: plan.totals[row] for row in rows}
+        totals[OTHER] = plan.totals.get(OTHER, 0) + sum(
+            plan.totals[row] for row in plan.rows if row not in rows and row != OTHER
+        )
+        totals[ORG] = plan.totals[ORG]
+        yield MonthPlan(plan.index, shown, {row: members[row] for row in shown}, totals)
 
 
 def _due(
