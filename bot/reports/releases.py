@@ -133,7 +133,7 @@ def decide(
     plans = [plan for plan, _ in kept]
     candidate_ids = [ids for _, ids in kept]
     figures = _protected(
-        raw, frozen, plans, specs, new_atoms([r.ids for r in frozen], candidate_ids), min_group
+        raw, frozen, plans, specs, all_atoms([r.ids for r in frozen], candidate_ids), min_group
     )
     made: list[Release] = []
     for position, plan in enumerate(plans):
@@ -227,7 +227,8 @@ def _protected(
         numbered = dict([*old, *((len(frozen) + i, b) for i, b in enumerate(new))])
         for _ in range(ZERO_ROUNDS):
             protect([b for _, b in old] + new, min_group, frozen=len(old))
-            extra = zero_pins(list(atoms), numbered, first_new=len(frozen))
+            touching = [places for places in atoms if any(n >= len(frozen) for n, _ in places)]
+            extra = zero_pins(touching, numbered, first_new=len(frozen))
             extra += residual_pins(atoms, numbered, first_new=len(frozen), min_group=min_group)
             if not extra:
                 break
@@ -271,18 +272,11 @@ def _atoms(releases: Sequence[Mapping[str, frozenset[int]]]) -> dict[frozenset[P
     return {places: frozenset(members) for places, members in groups.items()}
 
 
-def new_atoms(
+def all_atoms(
     before: Sequence[Mapping[str, frozenset[int]]], candidates: Sequence[Mapping[str, frozenset[int]]]
 ) -> dict[frozenset[Place], int]:
-    """Where the atoms (see separate_groups) that sit in a candidate's rows are, and how many
-    assessments each holds, whatever their size and whether or not they are new: a candidate's
-    zeros can pin an old atom in combination with an earlier release's zeros just as well (a
-    refresh of the same people, protected afresh)."""
-    return {
-        places: len(members)
-        for places, members in _atoms([*before, *candidates]).items()
-        if any(number >= len(before) for number, _ in places)
-    }
+    """Every atom (see separate_groups) of the earlier and the candidate releases, with its size."""
+    return {places: len(members) for places, members in _atoms([*before, *candidates]).items()}
 
 
 def _zeros(block: Block, row: str) -> set[str]:
@@ -358,10 +352,9 @@ def residual_pins(
     known = _known(atoms, blocks)
     if not known:
         return []
+    known_before = _known(atoms, {n: b for n, b in blocks.items() if n < first_new})
     hide: list[tuple[int, Cell]] = []
     for number, block in blocks.items():
-        if number < first_new:
-            continue
         for row in block.all_rows():
             inside = [places for places in atoms if (number, row) in places]
             unknown = [places for places in inside if places not in known]
@@ -374,9 +367,32 @@ def residual_pins(
                 rest = block.value(cell) - sum(
                     atoms[places] for places in inside if known.get(places) == category
                 )
-                if 0 < rest < min_group:
+                if not 0 < rest < min_group:
+                    continue
+                if number >= first_new:
                     hide.append((number, cell))
+                    continue
+                # An earlier release's figure, made small by what the new ones give away: the new
+                # releases' cells that make those people known are hidden instead.
+                for places in inside:
+                    if places in known and places not in known_before:
+                        hide.extend(_telling(places, blocks, first_new))
     return hide
+
+
+def _telling(places: frozenset[Place], blocks: Mapping[int, Block], first_new: int) -> list[tuple[int, Cell]]:
+    """The shown cells of new releases that narrow the atom at `places` down: its rows' zeros and
+    cells that hold a whole row."""
+    cells: list[tuple[int, Cell]] = []
+    for number, row in places:
+        if number < first_new or number not in blocks:
+            continue
+        block = blocks[number]
+        for category in block.categories:
+            cell = (row, category)
+            if cell not in block.hidden and block.value(cell) in (0, block.totals.get(row, -1)):
+                cells.append((number, cell))
+    return cells
 
 
 def separate_groups(

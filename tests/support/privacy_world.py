@@ -13,7 +13,9 @@ from sqlalchemy import insert, update
 
 from bot import PROJECT_ROOT
 from bot.content.catalog import Catalog, load_catalog
+from bot.domain import CommitmentOutcome
 from bot.reports.audience import audience_figures
+from bot.reports.commitments import PARTITION
 from bot.reports.publishing import released_months
 from bot.reports.report import AggregateReport, build_report, categories_of
 from bot.storage.database import Database
@@ -149,6 +151,24 @@ class Org:
             self.known[assessment] = dict(given)
         return assessment
 
+    async def commit(self, who: str, outcome: str | None) -> None:
+        """`who` commits to a step now, with its follow-up answered at once (`outcome` done, partly,
+        not_done) or not (None): the answer of the person's current assessment in the family
+        "commitment", as far as the auditor is told (this month only; see _record)."""
+        self.later(seconds=1)
+        person = self.people[who]
+        async with self.database.transaction() as repo:
+            made = await repo.commitments.add_commitment(
+                person_id=person,
+                step="employee_share_a_tip",
+                made_at=self.now,
+                followup_due_at=None,
+                assessment_id=None,
+                department_id=None,
+            )
+            if outcome is not None:
+                await repo.commitments.record_outcome(made.id, CommitmentOutcome(outcome), self.now)
+
     async def forget(self, who: str) -> None:
         """The person's /forget, through the project's own erasure."""
         self.later(seconds=1)
@@ -229,6 +249,18 @@ class Org:
                     len(population),
                     row.respondents,
                 )
+                follow_up = report.commitments.months if report.commitments else ()
+                for released in (m for m in follow_up if m.start == month.start):
+                    for line in released.rows:
+                        if line.key != row.key:
+                            continue
+                        for category, count in line.counts.items():
+                            if count is not None:
+                                self.equations.append(
+                                    Equation(
+                                        population, "commitment", category, count, f"{month.label}/{row.key}"
+                                    )
+                                )
                 for measure in report.measures:
                     keys = [c for c, _ in measure.categories] + (
                         [measure.implicit[0]] if measure.implicit else []
@@ -244,9 +276,11 @@ class Org:
 
     def families(self) -> dict[str, list[str]]:
         measures = self.reports[-1].measures if self.reports else []
-        return {
+        every = {
             m.id: [c for c, _ in m.categories] + ([m.implicit[0]] if m.implicit else []) for m in measures
         }
+        every["commitment"] = list(PARTITION)
+        return every
 
     def attacks(self, families: Sequence[str] | None = None) -> list[Finding]:
         """Every successful attack on everything published so far."""
