@@ -353,10 +353,11 @@ def residual_pins(
     if not known:
         return []
     known_before = _known(atoms, {n: b for n, b in blocks.items() if n < first_new})
+    by_place = _by_place(atoms)
     hide: list[tuple[int, Cell]] = []
     for number, block in blocks.items():
         for row in block.all_rows():
-            inside = [places for places in atoms if (number, row) in places]
+            inside = by_place.get((number, row), [])
             unknown = [places for places in inside if places not in known]
             if not unknown or len(unknown) == len(inside):
                 continue
@@ -378,6 +379,15 @@ def residual_pins(
                     if places in known and places not in known_before:
                         hide.extend(_telling(places, blocks, first_new))
     return hide
+
+
+def _by_place(atoms: Iterable[frozenset[Place]]) -> dict[Place, list[frozenset[Place]]]:
+    """Place (release number, row) -> the atoms counted there."""
+    by_place: dict[Place, list[frozenset[Place]]] = defaultdict(list)
+    for places in atoms:
+        for place in places:
+            by_place[place].append(places)
+    return by_place
 
 
 def _telling(places: frozenset[Place], blocks: Mapping[int, Block], first_new: int) -> list[tuple[int, Cell]]:
