@@ -78,7 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--months", type=int, default=6, help="months the trend covers (default 6)")
 
     demo = sub.add_parser("demo-data", help="fill the database with a synthetic organisation")
-    demo.add_argument("--people", type=int, required=True)
+    demo.add_argument("--people", type=int)
+    demo.add_argument(
+        "--remove", action="store_true", help="remove the demo people, their departments and released figures"
+    )
     demo.add_argument("--departments", type=int, default=8)
     demo.add_argument("--months", type=int, default=6)
     demo.add_argument("--seed", type=int, default=1)
@@ -150,9 +153,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reports(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.channels.terminal_report import demo_command, report_command
+    from bot.channels.terminal_report import demo_command, demo_remove_command, report_command
 
-    if args.months < 1 or getattr(args, "people", 1) < 1 or getattr(args, "departments", 1) < 1:
+    if args.command == "demo-data" and args.remove:
+        return asyncio.run(demo_remove_command(settings))
+    if args.command == "demo-data" and args.people is None:
+        return _fail("demo-data needs --people N (or --remove)", EXIT_USAGE)
+    people = getattr(args, "people", 1)
+    if args.months < 1 or (people is not None and people < 1) or getattr(args, "departments", 1) < 1:
         return _fail("--people, --departments and --months must be at least 1", EXIT_USAGE)
     if args.command == "report":
         return asyncio.run(

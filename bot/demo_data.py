@@ -100,11 +100,51 @@ async def _department_ids(database: Database, names: Sequence[str]) -> list[int]
         if missing:
             now = datetime.now(UTC)
             await connection.execute(
-                insert(departments_table), [{"name": name, "created_at": now} for name in missing]
+                insert(departments_table),
+                [{"name": name, "created_at": now, "demo": True} for name in missing],
             )
             for row in await connection.execute(select(departments_table.c.id, departments_table.c.name)):
                 existing[row.name] = row.id
     return [existing[name] for name in names]
+
+
+async def remove(database: Database) -> tuple[int, int]:
+    """Deletes every demo person (channel "demo") with their rows, the departments the demo made,
+    and the released report figures (they describe the demo organisation); returns (people,
+    departments). Run it before real people take part: releases made with real people in them
+    are removed too, and a fresh release could then be compared with the ones they replaced.
+    """
+    from sqlalchemy import delete
+
+    from bot.storage.models import (
+        PERSON_TABLES,
+        assessment_findings_table,
+        assessments_table,
+        released_figures_table,
+    )
+
+    async with database.engine.begin() as connection:
+        demo_people = select(people_table.c.id).where(people_table.c.channel == CHANNEL)
+        theirs = select(assessments_table.c.id).where(assessments_table.c.person_id.in_(demo_people))
+        await connection.execute(
+            delete(assessment_findings_table).where(assessment_findings_table.c.assessment_id.in_(theirs))
+        )
+        for table in PERSON_TABLES:
+            await connection.execute(delete(table).where(table.c.person_id.in_(demo_people)))
+        people = (
+            await connection.execute(delete(people_table).where(people_table.c.channel == CHANNEL))
+        ).rowcount
+        made = [
+            int(row.id)
+            for row in await connection.execute(
+                select(departments_table.c.id).where(departments_table.c.demo)
+            )
+        ]
+        await connection.execute(delete(released_figures_table))
+    async with database.transaction() as repo:
+        for department_id in made:
+            await repo.departments.remove_department(department_id)
+    return int(people or 0), len(made)
 
 
 async def fill(
@@ -157,6 +197,7 @@ async def fill(
                     "role": "employee",
                     "standing": standing,
                     "department_id": None if index is None else department_ids[index],
+                    "vouched_department_id": None if index is None else department_ids[index],
                     "consent": True,
                     "created_at": when[0] - timedelta(minutes=5),
                 }

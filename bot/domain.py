@@ -185,11 +185,13 @@ class RoleHolder:
 
 @dataclass(frozen=True)
 class AudienceFigures:
-    """Counts over a session audience's latest assessments, for a champion's brief; `respondents` in all."""
+    """Counts over a session audience, for a champion's brief; `respondents` in all.
+
+    Taken from the released report (bot.reports.audience); None is a figure hidden there."""
 
     respondents: int
-    phases: dict[str, dict[str, int]]
-    fears: dict[str, int]
+    phases: dict[str, dict[str, int | None]]
+    fears: dict[str, int | None]
 
 
 # -- commitments: the step a person said they would take, and how it went (issue 13) -----------------

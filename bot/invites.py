@@ -34,6 +34,8 @@ class InviteAnswer(StrEnum):
     """What opening an invite link did; each names the reply template `champions/invite_<value>`."""
 
     ACCEPTED = "accepted"
+    DEPARTMENT = "department"
+    """A department invite: the person is now a vouched-for member of its department."""
     ALREADY = "already"
     EXPIRED = "expired"
     USED = "used"
@@ -43,6 +45,7 @@ class InviteAnswer(StrEnum):
 #: The reply to each answer, written out so `coachbot validate` sees which messages are used.
 _TEMPLATES = {
     InviteAnswer.ACCEPTED: "champions/invite_accepted",
+    InviteAnswer.DEPARTMENT: "champions/invite_department",
     InviteAnswer.ALREADY: "champions/invite_already",
     InviteAnswer.EXPIRED: "champions/invite_expired",
     InviteAnswer.USED: "champions/invite_used",
@@ -61,7 +64,7 @@ class InviteResult:
 
     @property
     def granted(self) -> bool:
-        return self.answer == InviteAnswer.ACCEPTED
+        return self.answer in (InviteAnswer.ACCEPTED, InviteAnswer.DEPARTMENT)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,32 @@ async def create_invite(
     return NewInvite(invite_id, code, role, label, expires_at)
 
 
+async def create_department_invite(
+    repo: UnitOfWork,
+    *,
+    department_id: int,
+    created_by: int | None,
+    label: str | None,
+    now: datetime,
+    valid_days: int,
+) -> NewInvite:
+    """A link that puts whoever opens it in the department, vouched for (issue 14): only members
+    an admin or champion vouched for count in the department's figures, so accounts that merely
+    name a department cannot lift it over COACHBOT_MIN_GROUP."""
+    code = secrets.token_urlsafe(_CODE_BYTES)
+    expires_at = now + timedelta(days=valid_days)
+    invite_id = await repo.invites.add_invite(
+        code_hash=hash_code(code),
+        role=Role.EMPLOYEE,
+        label=label,
+        created_by=created_by,
+        created_at=now,
+        expires_at=expires_at,
+        department_id=department_id,
+    )
+    return NewInvite(invite_id, code, Role.EMPLOYEE, label, expires_at)
+
+
 async def accept_invite(repo: UnitOfWork, person: Person, payload: str, now: datetime) -> InviteResult:
     """Opens an invite for `person` inside the coach's transaction (their row is locked).
 
@@ -137,6 +166,12 @@ async def accept_invite(repo: UnitOfWork, person: Person, payload: str, now: dat
         return InviteResult(InviteAnswer.USED, state.role)
     if state.expires_at <= now:
         return InviteResult(InviteAnswer.EXPIRED, state.role)
+    if state.department_id is not None:
+        if await repo.invites.use_invite(digest, person.id, now) is None:
+            return InviteResult(InviteAnswer.USED, state.role)
+        await repo.people.vouch(person.id, state.department_id)
+        person.department_id = state.department_id
+        return InviteResult(InviteAnswer.DEPARTMENT, person.role)
     if outranks(person.role, state.role):
         # Nothing to give: the link stays usable for the person it was meant for.
         return InviteResult(InviteAnswer.ALREADY, person.role)

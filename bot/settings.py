@@ -26,6 +26,11 @@ class Settings(BaseSettings):
         default=(), validation_alias=AliasChoices("COACHBOT_ADMIN_IDS", "admin_ids")
     )
     min_group: int = Field(default=5, ge=2, validation_alias="COACHBOT_MIN_GROUP")
+    #: Hours a release of the current month's figures is shown before a report releases it anew
+    #: (bot.reports.releases): reports in between show the same figures, so they cannot be subtracted.
+    report_refresh_hours: float = Field(
+        default=24.0, ge=0, le=24 * 31, validation_alias="COACHBOT_REPORT_REFRESH_HOURS"
+    )
     timezone: str = Field(default="Europe/Amsterdam", validation_alias="COACHBOT_TIMEZONE")
     dialogues_dir: Path = Field(default=PROJECT_ROOT / "dialogues", validation_alias="COACHBOT_DIALOGUES_DIR")
     knowledge_dir: Path = Field(default=PROJECT_ROOT / "knowledge", validation_alias="COACHBOT_KNOWLEDGE_DIR")

@@ -108,6 +108,8 @@ LAYERS: dict[str, Layer] = {
         "bot.invites",
         "bot.typed_answers",
     ),
+    "bot.reports": layer("bot.domain", "bot.settings", "bot.content", "bot.storage", libraries=SQL),
+    # Prep briefs show the released report figures (issue 14), so champions read bot.reports.
     "bot.champions": layer(
         "bot.callbacks",
         "bot.nudging",
@@ -122,8 +124,8 @@ LAYERS: dict[str, Layer] = {
         "bot.storage",
         "bot.invites",
         "bot.coach",
+        "bot.reports",
     ),
-    "bot.reports": layer("bot.domain", "bot.settings", "bot.content", "bot.storage", libraries=SQL),
     "bot.demo_data": layer(
         "bot.domain", "bot.settings", "bot.content", "bot.storage", "bot.reports", libraries=SQL
     ),

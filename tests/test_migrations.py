@@ -138,3 +138,38 @@ async def test_0003_moves_fears_and_causes_into_rows_and_back(unmigrated_databas
 async def _tables(database: Database) -> set[str]:
     async with database.engine.connect() as connection:
         return await connection.run_sync(lambda sync: set(sa.inspect(sync).get_table_names()))
+
+
+async def test_0008_counts_people_whose_department_was_set_before_as_vouched(
+    unmigrated_database_url: str,
+) -> None:
+    """Issue 14: reports count only vouched-for members; people who joined before the upgrade keep
+    counting (their department was set before puppets were a concern), people without one do not."""
+    database = Database(unmigrated_database_url)
+    try:
+        await _migrate(database, "0007")
+        async with database.engine.begin() as connection:
+            await connection.execute(
+                sa.text("INSERT INTO departments (name, created_at) VALUES ('IT', :at), ('Sales', :at)"),
+                {"at": T0},
+            )
+            ids = dict((await connection.execute(sa.text("SELECT name, id FROM departments"))).all())
+            for external, department in (("1", ids["IT"]), ("2", ids["Sales"]), ("3", None)):
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO people (channel, external_id, language, consent, created_at,"
+                        " department_id) VALUES ('telegram', :e, 'nl', :c, :at, :d)"
+                    ),
+                    {"e": external, "c": True, "at": T0, "d": department},
+                )
+        await _migrate(database, "0008")
+        async with database.engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.text("SELECT external_id, department_id, vouched_department_id FROM people")
+                )
+            ).all()
+            vouched = {external: (department, vouch) for external, department, vouch in rows}
+        assert vouched == {"1": (ids["IT"], ids["IT"]), "2": (ids["Sales"], ids["Sales"]), "3": (None, None)}
+    finally:
+        await database.dispose()

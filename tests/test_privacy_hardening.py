@@ -10,18 +10,15 @@ from datetime import UTC, datetime
 
 import pytest
 from aiohttp import web
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from bot import PROJECT_ROOT
-from bot.content.catalog import load_catalog
-from bot.demo_data import fill
 from bot.domain import Role
-from bot.invites import create_invite
+from bot.invites import accept_invite, create_department_invite, create_invite
 from bot.logs import configure_logging
 from bot.reports.csv_export import to_csv
-from bot.reports.report import build_report, categories_of
 from bot.storage.database import Database
-from bot.storage.models import departments_table, invites_table
+from bot.storage.models import invites_table, people_table
+from tests.support.privacy_world import Org, answers
 
 NOW = datetime(2026, 10, 14, 9, 0, tzinfo=UTC)
 ZONE = "Europe/Amsterdam"
@@ -50,18 +47,13 @@ async def test_a_nul_in_an_invite_label_is_dropped_not_a_crash(database: Databas
 
 
 async def test_a_department_named_like_a_formula_is_text_in_the_csv(database: Database) -> None:
-    catalog = load_catalog(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge")
-    await fill(database, categories_of(catalog.knowledge), people=120, departments=2, months=2, now=NOW)
+    org = Org(database, zone=ZONE, now=NOW)
     evil = '=HYPERLINK("http://evil.example","click")'
-    async with database.engine.begin() as connection:
-        first = (
-            await connection.execute(select(departments_table.c.id).order_by(departments_table.c.id))
-        ).first()
-        assert first is not None
-        await connection.execute(
-            update(departments_table).where(departments_table.c.id == first.id).values(name=evil)
-        )
-    report = await build_report(database, catalog, lang="en", min_group=5, zone=ZONE, now=NOW)
+    for i in range(6):
+        await org.answer(f"e{i}", evil, answers("presence", "pilot"))
+    for i in range(6):
+        await org.answer(f"s{i}", "Sales", answers("dialogue", "pilot"))
+    report = await org.report()
     rows = list(csv.reader(io.StringIO(to_csv(report).decode("utf-8-sig"))))
     cells = [cell for row in rows for cell in row]
     assert f"'{evil}" in cells
@@ -77,6 +69,31 @@ async def test_invisible_characters_do_not_make_a_lookalike_department(
     with pytest.raises(ValueError, match="already exists"):
         async with database.transaction() as repo:
             await repo.departments.add_department(lookalike)
+
+
+async def test_a_department_invite_vouches_and_counts(database: Database) -> None:
+    async with database.transaction() as repo:
+        sales = await repo.departments.add_department("Sales")
+        champion = await repo.people.person_for_update("telegram", "7001")
+        invite = await create_department_invite(
+            repo, department_id=sales.id, created_by=champion.id, label="Sales", now=NOW, valid_days=7
+        )
+        colleague = await repo.people.person_for_update("telegram", "7002")
+        result = await accept_invite(repo, colleague, invite.code, NOW)
+        assert result.granted and result.template == "champions/invite_department"
+        again = await accept_invite(
+            repo, await repo.people.person_for_update("telegram", "7003"), invite.code, NOW
+        )
+        assert not again.granted  # single use
+    async with database.engine.connect() as connection:
+        row = (
+            await connection.execute(
+                select(people_table.c.department_id, people_table.c.vouched_department_id).where(
+                    people_table.c.id == colleague.id
+                )
+            )
+        ).one()
+    assert tuple(row) == (sales.id, sales.id)
 
 
 async def test_a_non_utf8_secret_header_gets_403_not_500() -> None:
@@ -130,3 +147,46 @@ def test_debug_logging_keeps_message_texts_and_links_out() -> None:
         root.handlers[:], level, telegram_level = saved
         root.setLevel(level)
         logging.getLogger("telegram").setLevel(telegram_level)
+
+
+async def test_demo_data_is_marked_never_offered_and_removable(database: Database) -> None:
+    from bot.demo_data import CHANNEL, fill, remove
+    from bot.reports.report import categories_of
+    from bot.storage.models import departments_table, released_figures_table
+    from tests.support.privacy_world import catalog
+
+    async with database.transaction() as repo:
+        legal = await repo.departments.add_department("Legal")
+    await fill(database, categories_of(catalog().knowledge), people=40, departments=4, now=NOW, zone=ZONE)
+    from bot.reports.report import build_report
+
+    report = await build_report(database, catalog(), lang="en", min_group=5, zone=ZONE, now=NOW)
+    assert report.current is not None  # the demo shows something at once
+    async with database.transaction() as repo:
+        assert await repo.departments.departments() == [legal]  # demo departments are not offered
+    assert await remove(database) == (40, 4)
+    async with database.engine.connect() as connection:
+        names = (await connection.execute(select(departments_table.c.name))).scalars().all()
+        people = (
+            await connection.execute(select(people_table.c.id).where(people_table.c.channel == CHANNEL))
+        ).all()
+        releases = (await connection.execute(select(released_figures_table.c.batch))).all()
+    assert names == ["Legal"] and people == [] and releases == []
+
+
+async def test_the_reading_names_the_groups_it_could_not_read(database: Database) -> None:
+    """Issue 14: the reading skipped departments with a hidden cell without saying so."""
+    from bot.reports.text import render_text
+    from tests.support.privacy_world import catalog
+
+    org = Org(database, zone=ZONE, now=NOW)
+    for i in range(10):
+        await org.answer(f"it{i}", "IT", answers("dialogue", "pilot", ("security",) if i < 2 else ()))
+    for i in range(8):
+        await org.answer(f"s{i}", "Sales", answers("presence", "pilot", ("time_loss",) if i < 6 else ()))
+    report = await org.report("en")
+    assert report.current.row(f"d{org.departments['IT']}").figure("fear:security", "named").count is None
+    text = render_text(report, catalog())
+    assert "Worries and blockers of IT, Sales were not read: some are hidden" in text
+    dutch = render_text(await org.report("nl"), catalog())
+    assert "Zorgen en remmen van IT, Sales zijn niet gelezen" in dutch

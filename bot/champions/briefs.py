@@ -1,11 +1,12 @@
 """The prep brief: where the audience stands, what it fears, and what to say about it.
 
-Figures describe the audience as one group: each respondent's latest assessment in the session's
-departments (everyone's, for a session for the whole organisation), counted by storage
-(`repo.assessments.audience_figures`). With fewer than
-COACHBOT_MIN_GROUP respondents nothing about the group is shown, not even how many answered. The
-departments are never broken out one by one: subtracting one department's figures from the group's
-would describe a group too small to show.
+Figures describe the audience as one group, taken from the current month's released report
+(bot.reports.audience): the same protection as the admins' report, and the same figures for the
+same audience until the next release, so briefs for other audiences, other sessions or a moved
+session cannot be subtracted from each other. An audience that is not exactly a set of the
+report's rows, or has fewer than COACHBOT_MIN_GROUP respondents, gets no figures at all, not even
+how many answered. A figure hidden in the report is hidden here ("×"). The departments are never
+broken out one by one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ TOP_FEARS = 2
 GENERAL_FEARS = ("unwanted_messages", "time_loss", "security")
 
 
-def _percent(count: int, total: int) -> int:
+def _percent(count: int | None, total: int) -> int | None:
+    if count is None:
+        return None
     return round(100 * count / total) if total else 0
 
 
@@ -68,13 +71,13 @@ def brief_context(
         context["next_title"] = knowledge.get("rollout.share_successes").text("title", lang)
         context["next_text"] = knowledge.get("rollout.share_successes").text("text", lang)
     if not enough:
-        context.update(respondents=None, phases=[], fears=[])
+        context.update(respondents=None, phases=[], fears=[], any_hidden=False, fears_hidden=False)
         context["general_fears"] = [
             _fear_view(knowledge.get(f"fears.{fear}"), lang, None, 0) for fear in GENERAL_FEARS
         ]
         return context
     total = figures.respondents
-    models = []
+    models: list[dict[str, Any]] = []
     for model in PHASE_MODELS:
         counts = figures.phases.get(model, {})
         models.append(
@@ -83,24 +86,26 @@ def brief_context(
                 "phases": [
                     {
                         "name": phase.text("name", lang),
-                        "count": counts.get(phase.id, 0),
-                        "percent": _percent(counts.get(phase.id, 0), total),
+                        "count": counts.get(phase.id),
+                        "percent": _percent(counts.get(phase.id), total),
                     }
                     for phase in knowledge.phase_models[model]
                 ],
             }
         )
     known = [item.id for item in knowledge.kind("fears")]  # a stored id knowledge dropped is not shown
+    shown = {fear: count for fear, count in figures.fears.items() if count is not None}
     named = sorted(
-        (fear for fear in known if figures.fears.get(fear, 0) > 0),
-        key=lambda fear: (-figures.fears[fear], known.index(fear)),
+        (fear for fear in known if shown.get(fear, 0) > 0),
+        key=lambda fear: (-shown[fear], known.index(fear)),
     )[:TOP_FEARS]
     context.update(
         respondents=total,
         phases=models,
-        fears=[
-            _fear_view(knowledge.get(f"fears.{fear}"), lang, figures.fears[fear], total) for fear in named
-        ],
+        any_hidden=any(p["count"] is None for model in models for p in model["phases"])
+        or any(count is None for count in figures.fears.values()),
+        fears_hidden=any(count is None for count in figures.fears.values()),
+        fears=[_fear_view(knowledge.get(f"fears.{fear}"), lang, shown[fear], total) for fear in named],
         general_fears=[]
         if named
         else [_fear_view(knowledge.get(f"fears.{fear}"), lang, None, 0) for fear in GENERAL_FEARS],

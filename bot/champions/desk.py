@@ -38,7 +38,7 @@ from bot.content.dates import spoken
 from bot.conversation import Button, Command, Edit, Outcome, Visitor
 from bot.domain import InspirationSession, NudgeKind, Person, Position, Role, SessionKind
 from bot.engine.engine import idle_position
-from bot.invites import INVITABLE, clean_label, create_invite, deep_link
+from bot.invites import INVITABLE, clean_label, create_department_invite, create_invite, deep_link
 from bot.settings import Settings
 from bot.storage.database import Database
 from bot.storage.unit_of_work import UnitOfWork
@@ -52,6 +52,8 @@ ROLE_WORDS = {
     "admin": Role.ADMIN,
     "beheerder": Role.ADMIN,
 }
+#: Words /invite understands for a department invite (a vouched-for member), in both languages.
+DEPARTMENT_WORDS = ("department", "afdeling")
 #: How many upcoming sessions /sessions lists (each may carry two buttons).
 LIST_LIMIT = 10
 
@@ -182,9 +184,11 @@ class ChampionDesk:
 
     async def _invite(self, turn: _Turn, argument: str, bot_username: str) -> Outcome:
         person = turn.person
+        word, _, rest = argument.strip().partition(" ")
+        if word.lower() in DEPARTMENT_WORDS:
+            return await self._department_invite(turn, rest, bot_username)
         if person is None or not is_admin(person, self.settings):
             return self._msg(turn, "champions/admins_only")
-        word, _, rest = argument.strip().partition(" ")
         role = ROLE_WORDS.get(word.lower())
         if role not in INVITABLE:
             return self._msg(turn, "champions/invite_usage", days=self.settings.invite_days)
@@ -206,6 +210,32 @@ class ChampionDesk:
             link=deep_link(bot_username, invite.code),
             until=spoken(invite.expires_at, turn.lang, self.settings.timezone),
             label=label or "",
+            number=invite.id,
+        )
+
+    async def _department_invite(self, turn: _Turn, name: str, bot_username: str) -> Outcome:
+        """/invite department NAME: admins and champions vouch for one colleague of a department."""
+        person = turn.person
+        if person is None or not (is_admin(person, self.settings) or person.role == Role.CHAMPION):
+            return self._msg(turn, "champions/champions_only")
+        department = await turn.repo.departments.department_by_name(name)  # refuses what cannot be one
+        if department is None:
+            names = [d.name for d in await turn.repo.departments.departments()]
+            return self._msg(turn, "champions/invite_department_unknown", departments=names)
+        invite = await create_department_invite(
+            turn.repo,
+            department_id=department.id,
+            created_by=person.id,
+            label=clean_label(department.name),
+            now=turn.now,
+            valid_days=self.settings.invite_days,
+        )
+        return self._msg(
+            turn,
+            "champions/invite_department_created",
+            department=department.name,
+            link=deep_link(bot_username, invite.code),
+            until=spoken(invite.expires_at, turn.lang, self.settings.timezone),
             number=invite.id,
         )
 

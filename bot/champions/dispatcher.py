@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from bot.champions.clock import SYSTEM_CLOCK, Clock
 from bot.champions.compose import Composer, language_of, session_view
@@ -54,6 +55,11 @@ from bot.domain import (
     SharedSuccess,
 )
 from bot.nudging.policy import PRIORITY, WEEK, Action, Candidate, NudgePolicy, is_capped
+from bot.reports.aggregates import month_starts
+from bot.reports.audience import audience_figures
+from bot.reports.publishing import released_months
+from bot.reports.releases import Release
+from bot.reports.report import DEFAULT_MONTHS, categories_of
 from bot.settings import Settings
 from bot.storage.database import Database
 from bot.storage.nudges import NudgeHistory, NudgeTarget
@@ -175,6 +181,7 @@ class Dispatcher:
         self.batch = batch or max(10, min(500, int(settings.send_rate * BATCH_SECONDS)))
         self.lease = timedelta(seconds=settings.nudge_lease_seconds)
         self.composer = Composer(catalog, settings)
+        self.catalog = catalog
         self.commitments = CommitmentFlow(catalog, rules_of(catalog), settings)
         self.policy = NudgePolicy(settings.max_nudges_per_week, quiet_hours(settings))
         self._concurrency = concurrency
@@ -222,6 +229,33 @@ class Dispatcher:
 
     # -- preparing -------------------------------------------------------------------------------
 
+    async def _current_release(self, now: datetime) -> Release | None:
+        """The current month's released report figures (released now if due), for prep briefs."""
+        releases, _ = await released_months(
+            self.database,
+            categories_of(self.catalog.knowledge),
+            min_group=self.settings.min_group,
+            zone=self.settings.timezone,
+            months=DEFAULT_MONTHS,
+            refresh_hours=self.settings.report_refresh_hours,
+            now=now,
+        )
+        current = month_starts(now, 1, self.settings.timezone)[0].astimezone(ZoneInfo(self.settings.timezone))
+        return releases[-1] if releases and releases[-1].period == current.date() else None
+
+    async def _brief_figures(
+        self, targets: Sequence[NudgeTarget], sessions: dict[int, InspirationSession], now: datetime
+    ) -> dict[int, AudienceFigures]:
+        """Each briefed session's audience figures, from the released report (bot.reports.audience)."""
+        briefed = {t.nudge.session_id for t in targets if t.nudge.kind == NudgeKind.BRIEF}
+        briefed &= set(sessions)
+        if not briefed:
+            return {}
+        release = await self._current_release(now)
+        return {
+            sid: audience_figures(release, sessions[sid].department_ids) for sid in briefed if sid is not None
+        }
+
     async def _prepare(self, ids: Sequence[int], now: datetime) -> _Batch:
         """Reads everything the messages need in one read-only transaction, then decides each."""
         batch = _Batch()
@@ -235,15 +269,12 @@ class Dispatcher:
                     sessions[session_id] = found
             names = {d.id: d.name for d in await repo.departments.departments()} if sessions else {}
             holders = {h.person_id: h for h in await repo.roles.role_holders()} if sessions else {}
-            figures: dict[int, AudienceFigures] = {}
             successes: dict[int, list[SharedSuccess]] = {}
             for target in targets:
                 sid = target.nudge.session_id
-                if target.nudge.kind == NudgeKind.BRIEF and sid in sessions and sid not in figures:
-                    audience = sessions[sid].department_ids
-                    figures[sid] = await repo.assessments.audience_figures(audience)
+                if target.nudge.kind == NudgeKind.BRIEF and sid in sessions and sid not in successes:
                     successes[sid] = await repo.commitments.shared_successes(
-                        audience, since=now - SUCCESS_WINDOW
+                        sessions[sid].department_ids, since=now - SUCCESS_WINDOW
                     )
             commitments: dict[int, Commitment] = {}
             for target in targets:
@@ -254,6 +285,7 @@ class Dispatcher:
                         commitments[cid] = found_commitment
             capped_people = sorted({t.nudge.person_id for t in targets if is_capped(t.nudge.kind)})
             history = await repo.nudges.history(capped_people, list(PRIORITY), now - WEEK)
+        figures = await self._brief_figures(targets, sessions, now)
         superseded = _superseded_briefs(targets)
         waiting: dict[int, list[tuple[NudgeTarget, Candidate]]] = defaultdict(list)
         for target in targets:

@@ -34,7 +34,13 @@ async def report_command(
     try:
         await database.ensure_schema()
         report = await build_report(
-            database, catalog, lang=lang, min_group=settings.min_group, zone=settings.timezone, months=months
+            database,
+            catalog,
+            lang=lang,
+            min_group=settings.min_group,
+            zone=settings.timezone,
+            months=months,
+            refresh_hours=settings.report_refresh_hours,
         )
     finally:
         await database.dispose()
@@ -77,4 +83,18 @@ async def demo_command(settings: Settings, *, people: int, departments: int, mon
         f"added {summary.people} people (channel {CHANNEL!r}) in {summary.departments} departments, "
         f"{summary.assessments} checks over {summary.months} months; try `coachbot report`"
     )
+    return 0
+
+
+async def demo_remove_command(settings: Settings) -> int:
+    """`coachbot demo-data --remove`: the demo organisation out again; returns the exit code."""
+    from bot.demo_data import remove
+
+    database = Database(settings.database_url)
+    try:
+        await database.ensure_schema()
+        people, departments = await remove(database)
+    finally:
+        await database.dispose()
+    print(f"removed {people} demo people and {departments} demo departments, and the released report figures")
     return 0

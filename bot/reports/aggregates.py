@@ -19,6 +19,14 @@ Department
     The department copied into the assessment when it was made, so history survives a move; "none"
     is kept apart (as None) and ends up in "other departments".
 
+Vouched for (issue 14, puppets)
+    A person's standing counts only when its assessment's department is the one an admin or
+    champion vouched for (people.vouched_department_id, set by a department invite). Anyone else
+    (a self-declared member, a puppet account, someone who moved themselves) still gets their own
+    advice but is in no figure: lifting a group over COACHBOT_MIN_GROUP takes an admin's help.
+    The check is on the assessment in force, after the window picks it, so a self-made move does
+    not leave an older answer counting in the old department.
+
 Fears and causes
     Rows of `assessment_findings`; one GROUP BY turns them into a 0/1 column per counted id for each
     assessment (finding_flags), so the rest of the query treats them like the phase columns.
@@ -28,6 +36,14 @@ The weakest of the six C's
     the lenses `six_cs.*` name one of the six C's. Counting lenses is a plain GROUP BY in every
     dialect, whereas the per-gap counts live in the `scores` JSON, which SQLite and PostgreSQL
     query differently. The weakest C is the one most often the person's lens.
+
+Commitments (issue 13, released since issue 14)
+    Each respondent of a month falls in one follow-up category for that month: the best answer to
+    the steps they committed to in that month (succeeded: done or partly; not succeeded; not
+    answered yet), or "no commitment" (the implicit rest). Counted in the department of their
+    standing, so the commitment figures are one more family of the same rows, released and
+    protected with everything else instead of being computed afresh per report (two fresh
+    computations subtract). Nothing reads `worked` or other free text.
 
 Free text (answers.text) is never read here: the report only touches `assessments`, their
 findings, `people` and `departments`.
@@ -60,9 +76,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.storage.models import (
     assessment_findings_table,
     assessments_table,
+    commitments_table,
     departments_table,
     people_table,
 )
+
+#: The follow-up categories of a month's respondent (see "Commitments" above); NO_COMMITMENT is the rest.
+SUCCEEDED, NOT_SUCCEEDED, UNANSWERED, NO_COMMITMENT = "succeeded", "not_succeeded", "unanswered", "none"
+FOLLOW_UP = (SUCCEEDED, NOT_SUCCEEDED, UNANSWERED)
+#: Outcomes that count as a success, and as an answer to the follow-up.
+SUCCESS_OUTCOMES = ("done", "partly")
+ANSWER_OUTCOMES = ("done", "partly", "not_done")
+#: How many of the most completed steps a release names at most.
+TOP_STEPS = 3
 
 #: "Active" means a check within this many days.
 ACTIVE_DAYS = 30
@@ -99,6 +125,10 @@ class RawCounts:
     onboarded: dict[Department, int] = field(default_factory=dict)
     """Department (their current one) -> people who completed onboarding (gave consent)."""
     departments: dict[int, str] = field(default_factory=dict)
+    ids: dict[int, dict[Department, list[int]]] = field(default_factory=dict)
+    """Month index -> department -> ids of the assessments counted there (no answers)."""
+    steps: dict[str, int] = field(default_factory=dict)
+    """Step id -> counted people who completed it (done or partly) in the window."""
 
 
 def month_starts(now: datetime, count: int, zone: str) -> list[datetime]:
@@ -185,9 +215,13 @@ async def collect(
             for i in range(len(_findings(categories)))
         ),
     ]
+    people = people_table
+    vouched = case((people.c.vouched_department_id == a.c.department_id, 1), else_=0)
     base = (
-        select(*picked, month_index.label("mi"))
-        .select_from(a.outerjoin(found, found.c.assessment_id == a.c.id))
+        select(*picked, vouched.label("vouched"), month_index.label("mi"))
+        .select_from(
+            a.outerjoin(found, found.c.assessment_id == a.c.id).join(people, people.c.id == a.c.person_id)
+        )
         .where(a.c.assessed_at <= now)
         .subquery("base")
     )
@@ -217,7 +251,7 @@ async def collect(
             func.sum(_flag(rec.c.assessed_at >= cutoff)).label("active"),
             *(expression.label(f"c{i}") for i, (_, expression) in enumerate(columns)),
         )
-        .where(or_(rec.c.next_mi.is_(None), rec.c.next_mi > rec.c.mi))
+        .where(or_(rec.c.next_mi.is_(None), rec.c.next_mi > rec.c.mi), rec.c.vouched == 1)
         .group_by(rec.c.mi, rec.c.next_mi, rec.c.department_id)
         .subquery("spans")
     )
@@ -241,6 +275,25 @@ async def collect(
         .group_by(month_rows.c.m, spans.c.department_id)
     )
     current = len(starts)
+    # Which assessments stand behind each month and department: ids only (no answers), so a new
+    # release can be checked against the groups earlier releases described (bot.reports.releases).
+    members = (
+        select(month_rows.c.m, rec.c.department_id, rec.c.id, rec.c.person_id)
+        .select_from(
+            rec.join(
+                month_rows,
+                and_(
+                    rec.c.mi <= month_rows.c.m,
+                    or_(rec.c.next_mi.is_(None), rec.c.next_mi > month_rows.c.m),
+                ),
+            )
+        )
+        .where(or_(rec.c.next_mi.is_(None), rec.c.next_mi > rec.c.mi), rec.c.vouched == 1)
+    )
+    standing: list[tuple[int, Department, int]] = []
+    for row in (await connection.execute(members)).mappings():
+        raw.ids.setdefault(int(row["m"]) - 1, {}).setdefault(row["department_id"], []).append(int(row["id"]))
+        standing.append((int(row["m"]) - 1, row["department_id"], int(row["person_id"])))
     for row in (await connection.execute(query)).mappings():
         index = int(row["m"]) - 1
         department = row["department_id"]
@@ -250,9 +303,17 @@ async def collect(
         }
         if index == current - 1:
             raw.active[department] = int(row["active"] or 0)
+    follow_up = await _follow_up(connection, starts, now)
+    for index, department, person in standing:
+        category = follow_up.get((index, person))
+        if category is not None:
+            found_in = raw.counts.setdefault(index, {}).setdefault(department, {})
+            found_in[f"commitment:{category}"] = found_in.get(f"commitment:{category}", 0) + 1
+    raw.steps = await _completed_steps(connection, starts[0], now)
 
-    people = people_table
-    onboarded = select(people.c.department_id, func.count().label("n")).where(people.c.consent.is_(true()))
+    onboarded = select(people.c.department_id, func.count().label("n")).where(
+        people.c.consent.is_(true()), people.c.vouched_department_id == people.c.department_id
+    )
     for row in (await connection.execute(onboarded.group_by(people.c.department_id))).mappings():
         raw.onboarded[row["department_id"]] = int(row["n"])
     for row in (
@@ -260,3 +321,48 @@ async def collect(
     ).mappings():
         raw.departments[int(row["id"])] = str(row["name"])
     return raw
+
+
+async def _follow_up(
+    connection: AsyncConnection, starts: Sequence[datetime], now: datetime
+) -> dict[tuple[int, int], str]:
+    """(month index, person) -> their follow-up category for the steps they committed to that month.
+
+    One GROUP BY per person and month; the result is joined in Python to the standing assessments
+    (which already decide who counts where), so a commitment counts exactly where its maker does."""
+    c = commitments_table
+    month_index = case(
+        *((c.c.made_at < start, index) for index, start in enumerate(starts)), else_=len(starts)
+    )
+    query = (
+        select(
+            month_index.label("mi"),
+            c.c.person_id,
+            func.max(case((c.c.outcome.in_(SUCCESS_OUTCOMES), 1), else_=0)).label("ok"),
+            func.max(case((c.c.outcome.in_(ANSWER_OUTCOMES), 1), else_=0)).label("answered"),
+        )
+        .where(c.c.made_at >= starts[0], c.c.made_at <= now)
+        .group_by(month_index, c.c.person_id)
+    )
+    categories: dict[tuple[int, int], str] = {}
+    for row in (await connection.execute(query)).mappings():
+        category = SUCCEEDED if row["ok"] else NOT_SUCCEEDED if row["answered"] else UNANSWERED
+        categories[(int(row["mi"]) - 1, int(row["person_id"]))] = category
+    return categories
+
+
+async def _completed_steps(connection: AsyncConnection, start: datetime, now: datetime) -> dict[str, int]:
+    """Step id -> people counted in the report (vouched for) who completed it in the window."""
+    c, people = commitments_table, people_table
+    query = (
+        select(c.c.step, func.count(distinct(c.c.person_id)).label("n"))
+        .join(people, people.c.id == c.c.person_id)
+        .where(
+            c.c.made_at >= start,
+            c.c.made_at <= now,
+            c.c.outcome.in_(SUCCESS_OUTCOMES),
+            people.c.vouched_department_id == people.c.department_id,
+        )
+        .group_by(c.c.step)
+    )
+    return {str(row["step"]): int(row["n"]) for row in (await connection.execute(query)).mappings()}

@@ -222,9 +222,11 @@ class _Cycles:
 
 
 class _Protector:
-    def __init__(self, blocks: Sequence[Block], min_group: int) -> None:
+    def __init__(self, blocks: Sequence[Block], min_group: int, frozen: int = 0) -> None:
         self.blocks = blocks
         self.k = min_group
+        #: The first `frozen` blocks were published already: they never gain a hidden cell.
+        self.frozen = {id(block) for block in blocks[:frozen]}
         self._cycles: dict[int, tuple[int, _Cycles]] = {}
 
     # helpers
@@ -244,6 +246,8 @@ class _Protector:
     def hide_best(self, block: Block, candidates: Iterable[Cell]) -> bool:
         """Hides one more shown candidate: a positive one before a zero, then one that also gives a
         relation with a single hidden cell its second (two fixes at once), then the smallest."""
+        if id(block) in self.frozen:
+            return False
         order = {cell: i for i, cell in enumerate(block.cells())}
         shown = [c for c in candidates if block.shown(c) and c in order]
         if not shown:
@@ -259,6 +263,8 @@ class _Protector:
         return True
 
     def hide_all(self, block: Block) -> bool:
+        if id(block) in self.frozen:
+            return False
         before = len(block.hidden)
         block.hidden.update(block.cells())
         return len(block.hidden) != before
@@ -399,11 +405,21 @@ class _Protector:
                     return True
                 if self.hide_best(block, [cell for cell in block.cells() if cell[1] in categories]):
                     return True
-            return self.hide_all(early)
+            return self.hide_all(early) or self.hide_all(late)
+
+        def unanimous(unit: tuple[list[str], list[str]], category: str) -> bool:
+            """Everyone in the unit chose `category` in both months, as the shown cells say: the
+            people who joined or left it did too, which the unanimous rows (at least k each) show
+            on purpose, so a small change here tells nothing about anyone in particular."""
+            return all(
+                all(block.shown((r, category)) for r in rows)
+                and sum(block.value((r, category)) for r in rows) == sum(block.totals.get(r, 0) for r in rows)
+                for block, rows in ((early, unit[0]), (late, unit[1]))
+            )
 
         changes = {(u, c): change(unit, c) for u, unit in enumerate(units) for c in early.categories}
         for (u, c), delta in changes.items():
-            if delta is not None and self.small(delta):
+            if delta is not None and self.small(delta) and not unanimous(units[u], c):
                 return hide_in(units[u], [c])
         # the hidden remainder of each unit's row (its respondents' change is known)
         for u, unit in enumerate(units):
@@ -433,15 +449,16 @@ class _Protector:
                             late, [(r, c) for u in known_units for r in units[u][1]]
                         ):
                             return True
-                        return self.hide_all(early)
+                        return self.hide_all(early) or self.hide_all(late)
         return False
 
     def run(self) -> None:
-        for block in self.blocks:
-            self.primary(block)
-        dirty = set(range(len(self.blocks)))
+        open_blocks = [i for i, block in enumerate(self.blocks) if id(block) not in self.frozen]
+        for index in open_blocks:
+            self.primary(self.blocks[index])
+        dirty = set(open_blocks)
         passed: dict[tuple[int, int], tuple[int, int]] = {}
-        pairs = [(i, j) for j in range(len(self.blocks)) for i in range(j)]
+        pairs = [(i, j) for j in open_blocks for i in range(j)]
         while True:
             for index in sorted(dirty):
                 self.settle(index)
@@ -462,9 +479,14 @@ class _Protector:
                 return
 
 
-def protect(blocks: Sequence[Block], min_group: int) -> None:
-    """Decides `hidden` for every month of one measure (blocks oldest first), in place."""
-    _Protector(blocks, min_group).run()
+def protect(blocks: Sequence[Block], min_group: int, frozen: int = 0) -> None:
+    """Decides `hidden` for every month of one measure (blocks oldest first), in place.
+
+    The first `frozen` blocks are releases published before (bot.reports.releases): their hidden
+    cells stay as published, and every rule between them and a new block is met by hiding in the
+    new block only (at worst all of it), so a new release never undoes an old one's protection.
+    """
+    _Protector(blocks, min_group, frozen).run()
 
 
 def protect_column(values: Mapping[str, int], min_group: int) -> set[str]:

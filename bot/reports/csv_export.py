@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.reports.anonymity import ORG
-from bot.reports.commitments import CATEGORIES
+from bot.reports.commitments import PARTITION
 from bot.reports.report import AggregateReport, Figure, Measure
 
 HIDDEN_MARK = "x"
@@ -107,8 +107,9 @@ def to_csv(report: AggregateReport) -> bytes:
 
 
 def _commitment_rows(writer: Any, report: AggregateReport, decimal: str) -> None:
-    """Measure "commitments": people who committed, their commitments, and the follow-up's answers
-    (succeeded / not succeeded / not answered, each a share of those people); "top_step" rows."""
+    """Measure "commitments": each row's respondents by their follow-up that month (succeeded, not
+    succeeded, not answered, no commitment: a partition, as for every other measure); "top_step"
+    rows name the most completed steps, the count being the rank."""
     figures = report.commitments
     if figures is None:
         return
@@ -118,11 +119,11 @@ def _commitment_rows(writer: Any, report: AggregateReport, decimal: str) -> None
         stamp, is_current = month.start.strftime("%Y-%m"), "yes" if month.start == latest else "no"
         for row in month.rows:
             base = [stamp, is_current, row.key, row.name, "commitments", title]
-            writer.writerow([*base, "people", "", row.people, "", row.people, "shown"])
-            writer.writerow([*base, "commitments", "", row.commitments, "", row.people, "shown"])
-            for category in CATEGORIES:
+            for category in PARTITION:
                 count = row.counts.get(category)
-                share = Figure(count, None if count is None else count / row.people if row.people else 0.0)
+                share = Figure(
+                    count, None if count is None else count / row.respondents if row.respondents else 0.0
+                )
                 writer.writerow(
                     [
                         *base,
@@ -130,12 +131,12 @@ def _commitment_rows(writer: Any, report: AggregateReport, decimal: str) -> None
                         "",
                         HIDDEN_MARK if count is None else count,
                         _share(share, decimal),
-                        row.people,
+                        row.respondents,
                         "hidden" if count is None else "shown",
                     ]
                 )
-    for step, people in figures.top_steps:
-        writer.writerow(["", "", ORG, "", "top_step", title, step, "", people, "", "", "shown"])
+    for rank, step in enumerate(figures.top_steps, start=1):
+        writer.writerow(["", "", ORG, "", "top_step", title, step, "", rank, "", "", "shown"])
 
 
 def _categories(measure: Measure) -> list[tuple[str, str]]:

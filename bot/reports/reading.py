@@ -52,6 +52,8 @@ def reading_context(report: AggregateReport) -> dict[str, Any]:
         "trend_to": "",
         "trend_since": "",
         "trend_phase": "",
+        "left_out": [],
+        "left_out_teams": [],
     }
     if current is None:
         return context
@@ -61,6 +63,8 @@ def reading_context(report: AggregateReport) -> dict[str, Any]:
     departments = [row for row in current.rows if row.key not in (ORG, OTHER)]
 
     tops = Counter(top[0] for row in departments if len(top := top_categories(row, presence)) == 1)
+    # The reading must not contradict the table: groups it could not read are named (issue 14).
+    context["left_out_teams"] = [row.name for row in departments if len(top_categories(row, presence)) != 1]
     if departments and tops:
         (phase, count), *rest = tops.most_common()
         if not rest or rest[0][1] < count:
@@ -78,8 +82,12 @@ def reading_context(report: AggregateReport) -> dict[str, Any]:
         context.update(org_worry=worry[0].title, org_worry_share=_share(worry[1]))
 
     best: tuple[float, Measure, Row] | None = None
+    worries = [*fears, *report.kind("cause")]
+    context["left_out"] = [
+        row.name for row in departments if any(row.figure(m.id, NAMED).share is None for m in worries)
+    ]
     for row in departments:
-        found = _top_named(row, [*fears, *report.kind("cause")])
+        found = _top_named(row, worries)
         if found is not None and (best is None or found[1] > best[0]):
             best = (found[1], found[0], row)
     if best is not None:

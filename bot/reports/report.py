@@ -7,24 +7,31 @@ a hidden figure is None here, so no renderer can print it by mistake.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
 from bot.content.catalog import Catalog
 from bot.content.dates import short_date
 from bot.content.knowledge import Knowledge
-from bot.reports.aggregates import OTHER_LENS, Categories, RawCounts, collect
-from bot.reports.anonymity import ORG, OTHER, Block, Department, fold, group_key, protect, protect_column
-from bot.reports.commitments import CommitmentFigures, assemble_commitments, collect_commitments
+from bot.reports.aggregates import OTHER_LENS, Categories, RawCounts, month_starts
+from bot.reports.anonymity import ORG, OTHER
+from bot.reports.commitments import PARTITION as COMMITMENT_PARTITION
+from bot.reports.commitments import CommitmentFigures, FollowUpMonth, FollowUpRow
+from bot.reports.measures import COMMITMENT, NAMED, NOT_NAMED, PHASE_MODELS, FamilySpec, family_specs
+from bot.reports.publishing import released_months
+from bot.reports.releases import CLOSED, Release, decide
 from bot.storage.database import Database
 
 #: Months the trend covers, the current one included.
 DEFAULT_MONTHS = 6
-NAMED, NOT_NAMED = "named", "not_named"
-PHASE_MODELS = ("presence_model", "pilot_model")
+#: Hours a release of the current month is shown before the next report releases it again
+#: (the default of Settings.report_refresh_hours, COACHBOT_REPORT_REFRESH_HOURS).
+DEFAULT_REFRESH_HOURS = 24.0
+__all__ = ["NAMED", "NOT_NAMED", "PHASE_MODELS"]
 _LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 
 
@@ -78,6 +85,10 @@ class Month:
     label: str
     rows: tuple[Row, ...]
     """The organisation first, then departments (largest first), "other departments" last."""
+    released_at: datetime | None = None
+    """When these figures were released (bot.reports.releases); every later report shows them as they were."""
+    closed: bool = True
+    """False for the current month, whose figures stand as of `released_at`; True: as of the month's end."""
 
     def row(self, key: str) -> Row | None:
         return next((row for row in self.rows if row.key == key), None)
@@ -123,15 +134,6 @@ class AggregateReport:
         return [m for m in self.measures if m.kind == kind]
 
 
-@dataclass
-class _Family:
-    measure: Measure
-    categories: tuple[str, ...]
-    keys: Mapping[str, str] = field(default_factory=dict)
-    """Category -> "measure:category" key in RawCounts; implicit categories are absent."""
-    implicit: str | None = None
-
-
 def categories_of(knowledge: Knowledge) -> Categories:
     """The categories the SQL counts, from knowledge/ (phase ids in order, the six C's lens ids,
     fears and causes): a fear added there is counted without any change to code or schema."""
@@ -154,85 +156,28 @@ def labels_of(catalog: Catalog, lang: str) -> dict[str, str]:
     return labels
 
 
-def _families(
-    knowledge: Knowledge, categories: Categories, lang: str, labels: Mapping[str, str]
-) -> list[_Family]:
-    families: list[_Family] = []
-    for model in PHASE_MODELS:
-        phases = tuple(categories.phases[model])
-        measure = Measure(
-            model,
+def _measure(spec: FamilySpec, knowledge: Knowledge, lang: str, labels: Mapping[str, str]) -> Measure:
+    """A family's labels in `lang`."""
+    if spec.kind == "phase":
+        return Measure(
+            spec.id,
             "phase",
-            knowledge.model_names[model].text("name", lang),
-            tuple((p, knowledge.phase(model, p).text("name", lang)) for p in phases),
+            knowledge.model_names[spec.id].text("name", lang),
+            tuple((p, knowledge.phase(spec.id, p).text("name", lang)) for p in spec.categories),
         )
-        families.append(_Family(measure, phases, {p: f"{model}:{p}" for p in phases}))
-    for kind, ids in (("fear", categories.fears), ("cause", categories.causes)):
-        for item in ids:
-            title = knowledge.get(f"{kind}s.{item}").text("title", lang)
-            measure = Measure(
-                f"{kind}:{item}",
-                kind,
-                title,
-                ((NAMED, title),),
-                (NOT_NAMED, labels.get(NOT_NAMED, NOT_NAMED)),
-            )
-            families.append(_Family(measure, (NAMED, NOT_NAMED), {NAMED: f"{kind}:{item}"}, NOT_NAMED))
-    six = tuple(categories.six_cs)
-    lens = Measure(
-        "lens",
-        "lens",
+    if spec.kind in ("fear", "cause"):
+        title = knowledge.get(f"{spec.kind}s.{spec.id.partition(':')[2]}").text("title", lang)
+        return Measure(
+            spec.id, spec.kind, title, ((NAMED, title),), (NOT_NAMED, labels.get(NOT_NAMED, NOT_NAMED))
+        )
+    six = [c for c in spec.categories if c != spec.implicit]
+    return Measure(
+        spec.id,
+        spec.kind,
         labels.get("lens", "lens"),
         tuple((c, knowledge.get(c).text("title", lang)) for c in six),
         (OTHER_LENS, labels.get("other_lens", OTHER_LENS)),
     )
-    families.append(_Family(lens, (*six, OTHER_LENS), {c: f"lens:{c}" for c in six}, OTHER_LENS))
-    return families
-
-
-@dataclass
-class _MonthPlan:
-    index: int
-    rows: tuple[str, ...]
-    members: dict[str, frozenset[Department]]
-    totals: dict[str, int]
-
-
-def _plan(raw: RawCounts, index: int, min_group: int) -> _MonthPlan | None:
-    respondents = raw.respondents.get(index, {})
-    total = sum(respondents.values())
-    if total < min_group:
-        return None
-    known: set[Department] = {*raw.departments, None}
-    folding = fold(respondents, min_group, known)
-    members: dict[str, frozenset[Department]] = {group_key(d): frozenset([d]) for d in folding.shown}
-    rows = [group_key(d) for d in folding.shown]
-    other = sum(respondents.get(d, 0) for d in folding.other)
-    if folding.shown and other:
-        rows.append(OTHER)
-        members[OTHER] = folding.other
-    if not folding.shown:
-        members = {}
-    totals = {row: sum(respondents.get(d, 0) for d in members[row]) for row in rows}
-    totals[ORG] = total
-    return _MonthPlan(index, tuple(rows), members, totals)
-
-
-def _block(raw: RawCounts, plan: _MonthPlan, family: _Family) -> Block:
-    by_department = raw.counts.get(plan.index, {})
-    counts: dict[tuple[str, str], int] = {}
-    for row in (*plan.rows, ORG):
-        departments = plan.members[row] if row != ORG else frozenset(by_department)
-        for category in family.categories:
-            key = family.keys.get(category)
-            if key is None:
-                continue
-            counts[(row, category)] = sum(by_department.get(d, {}).get(key, 0) for d in departments)
-        if family.implicit is not None:
-            counts[(row, family.implicit)] = plan.totals[row] - sum(
-                counts[(row, c)] for c in family.categories if c != family.implicit
-            )
-    return Block(plan.rows, plan.members, family.categories, counts, plan.totals)
 
 
 def _name(row: str, departments: Mapping[int, str], labels: Mapping[str, str]) -> str:
@@ -262,95 +207,114 @@ def assemble(
     generated_at: datetime,
     zone: str,
 ) -> AggregateReport:
-    """The protected report from raw counts: pure, so tests can feed it any organisation."""
+    """The protected report from raw counts as one fresh release of every month (nothing released
+    before): pure, so tests can feed it any organisation."""
+    specs = family_specs(categories_of(catalog.knowledge))
+    decision = decide(raw, [], specs, now=generated_at, refresh=timedelta(0), min_group=min_group)
+    return from_releases(
+        decision.shown,
+        raw.departments,
+        catalog,
+        lang=lang,
+        min_group=min_group,
+        generated_at=generated_at,
+        zone=zone,
+        current=raw.months[-1],
+    )
+
+
+def from_releases(
+    releases: Sequence[Release],
+    departments: Mapping[int, str],
+    catalog: Catalog,
+    *,
+    lang: str,
+    min_group: int,
+    generated_at: datetime,
+    zone: str,
+    current: date,
+) -> AggregateReport:
+    """The report from released months (oldest first; `current` is the month now): labels only,
+    every figure as released, hidden ones as None."""
     knowledge = catalog.knowledge
     labels = labels_of(catalog, lang)
-    categories = categories_of(knowledge)
-    families = _families(knowledge, categories, lang, labels)
-    plans = [p for i in range(len(raw.months)) if (p := _plan(raw, i, min_group)) is not None]
-    as_of = short_date(generated_at, lang, zone)
-    current_index = len(raw.months) - 1
-    if not plans or plans[-1].index != current_index:
-        return AggregateReport(
-            lang, generated_at, as_of, min_group, tuple(f.measure for f in families), (), (), {}, labels
-        )
-
-    figures: list[dict[str, dict[tuple[str, str], Figure]]] = [{} for _ in plans]
-    weakest: dict[str, tuple[str, ...]] = {}
-    for family in families:
-        blocks = [_block(raw, plan, family) for plan in plans]
-        protect(blocks, min_group)
-        for position, block in enumerate(blocks):
-            for row in block.all_rows():
-                target = figures[position].setdefault(row, {})
-                for category in family.categories:
-                    cell = (row, category)
-                    target[(family.measure.id, category)] = _figure(
-                        block.value(cell), block.totals[row], cell in block.hidden
-                    )
+    specs = family_specs(categories_of(knowledge))
+    measures = tuple(_measure(spec, knowledge, lang, labels) for spec in specs if spec.id != COMMITMENT)
+    if not releases or releases[-1].period != current:
+        as_of = short_date(generated_at, lang, zone)
+        return AggregateReport(lang, generated_at, as_of, min_group, measures, (), (), {}, labels)
     months: list[Month] = []
-    for position, plan in enumerate(plans):
+    follow_up: list[FollowUpMonth] = []
+    for release in releases:
+        figures: dict[str, dict[tuple[str, str], Figure]] = {row: {} for row in (*release.rows, ORG)}
+        for spec in specs:
+            released = release.families.get(spec.id)
+            for row in (*release.rows, ORG):
+                for category in spec.categories:
+                    cell = (row, category)
+                    if released is None or category not in released.categories:
+                        figures[row][(spec.id, category)] = HIDDEN
+                        continue
+                    figures[row][(spec.id, category)] = _figure(
+                        released.counts.get(cell, 0), release.totals[row], cell in released.hidden
+                    )
         rows = tuple(
-            Row(row, _name(row, raw.departments, labels), plan.totals[row], figures[position][row])
-            for row in (ORG, *plan.rows)
+            Row(row, _name(row, departments, labels), release.totals[row], figures[row])
+            for row in (ORG, *release.rows)
         )
-        months.append(Month(raw.months[plan.index], month_label(raw.months[plan.index], lang), rows))
+        follow_up.append(
+            FollowUpMonth(
+                release.period,
+                tuple(
+                    FollowUpRow(
+                        row.key,
+                        row.name,
+                        row.respondents,
+                        {c: row.figure(COMMITMENT, c).count for c in COMMITMENT_PARTITION},
+                    )
+                    for row in rows
+                ),
+            )
+        )
+        months.append(
+            Month(
+                release.period,
+                month_label(release.period, lang),
+                rows,
+                release.released_at,
+                release.kind == CLOSED,
+            )
+        )
 
-    current = plans[-1]
-    lens = next(f for f in families if f.measure.id == "lens")
+    lens = next(m for m in measures if m.id == "lens")
+    weakest: dict[str, tuple[str, ...]] = {}
     for shown in months[-1].rows:
-        tops = top_categories(shown, lens.measure)
-        weakest[shown.key] = tuple(label for key, label in lens.measure.categories if key in tops)
-
-    participation = _participation(raw, current, labels, min_group)
+        tops = top_categories(shown, lens)
+        weakest[shown.key] = tuple(label for key, label in lens.categories if key in tops)
+    participation = tuple(
+        Participation(
+            p.key,
+            _name(p.key, departments, labels),
+            HIDDEN if p.onboarded is None else Figure(p.onboarded, None),
+            p.respondents,
+            HIDDEN
+            if p.active is None
+            else Figure(p.active, p.active / p.respondents if p.respondents else 0.0),
+        )
+        for p in releases[-1].participation
+    )
     return AggregateReport(
         language=lang,
         generated_at=generated_at,
-        as_of=as_of,
+        as_of=short_date(releases[-1].released_at, lang, zone),
         min_group=min_group,
-        measures=tuple(f.measure for f in families),
+        measures=measures,
         months=tuple(months),
         participation=participation,
         weakest=weakest,
         labels=labels,
+        commitments=CommitmentFigures(tuple(follow_up), releases[-1].steps),
     )
-
-
-def _participation(
-    raw: RawCounts, plan: _MonthPlan, labels: Mapping[str, str], min_group: int
-) -> tuple[Participation, ...]:
-    rows = [row for row in plan.rows if row != OTHER]
-    members: dict[str, frozenset[Department]] = {row: plan.members[row] for row in rows}
-    shown_departments = {d for row in rows for d in members[row]}
-    leftover = frozenset({*raw.departments, *raw.onboarded, None} - shown_departments)
-    if rows and (OTHER in plan.rows or sum(raw.onboarded.get(d, 0) for d in leftover) > 0):
-        rows.append(OTHER)
-        members[OTHER] = leftover
-
-    def column(source: Mapping[Department, int]) -> dict[str, int]:
-        values = {row: sum(source.get(d, 0) for d in members[row]) for row in rows}
-        values[ORG] = sum(source.values())
-        return values
-
-    onboarded = column(raw.onboarded)
-    active = column(raw.active)
-    hidden_onboarded = protect_column(onboarded, min_group)
-    hidden_active = protect_column(active, min_group)
-    result: list[Participation] = []
-    for row in (ORG, *rows):
-        respondents = plan.totals.get(row, 0)
-        result.append(
-            Participation(
-                row,
-                _name(row, raw.departments, labels),
-                HIDDEN if row in hidden_onboarded else Figure(onboarded[row], None),
-                respondents,
-                HIDDEN
-                if row in hidden_active
-                else Figure(active[row], active[row] / respondents if respondents else 0.0),
-            )
-        )
-    return tuple(result)
 
 
 def top_categories(row: Row, measure: Measure) -> list[str]:
@@ -380,18 +344,28 @@ async def build_report(
     min_group: int,
     zone: str,
     months: int = DEFAULT_MONTHS,
+    refresh_hours: float = DEFAULT_REFRESH_HOURS,
     now: datetime | None = None,
 ) -> AggregateReport:
-    """Counts from the database, protected and labelled in `lang`."""
+    """The released figures (releasing what is due first), labelled in `lang`."""
     now = now or datetime.now(UTC)
-    async with database.read() as connection:
-        raw = await collect(connection, categories_of(catalog.knowledge), now=now, months=months, zone=zone)
-        committed = await collect_commitments(connection, now=now, months=months, zone=zone)
-    report = assemble(raw, catalog, lang=lang, min_group=min_group, generated_at=now, zone=zone)
-    figures = assemble_commitments(
-        committed,
-        raw.departments,
+    releases, departments = await released_months(
+        database,
+        categories_of(catalog.knowledge),
         min_group=min_group,
-        name_of=lambda key: _name(key, raw.departments, report.labels),
+        zone=zone,
+        months=months,
+        refresh_hours=refresh_hours,
+        now=now,
     )
-    return replace(report, commitments=figures)
+    current = month_starts(now, 1, zone)[0].astimezone(ZoneInfo(zone)).date()
+    return from_releases(
+        releases,
+        departments,
+        catalog,
+        lang=lang,
+        min_group=min_group,
+        generated_at=now,
+        zone=zone,
+        current=current,
+    )

@@ -6,7 +6,7 @@ from markupsafe import Markup
 
 from bot.content.catalog import Catalog
 from bot.reports.anonymity import ORG
-from bot.reports.commitments import SUCCEEDED, CommitmentFigures, FollowUpRow
+from bot.reports.commitments import SUCCEEDED, CommitmentFigures, FollowUpRow, with_commitments
 from bot.reports.reading import reading_context
 from bot.reports.report import NAMED, AggregateReport, Figure, Measure, Row, month_label
 
@@ -24,7 +24,10 @@ def render_text(report: AggregateReport, catalog: Catalog) -> str:
             too_small + "\n\n" + render_commitments(report.commitments, catalog, lang, mark, report.min_group)
         )
     mark = report.labels.get("hidden_mark", "x")
-    reading = Markup(renderer.render(lang, "reports/reading", **reading_context(report)))
+    context = reading_context(report)
+    reading = Markup(
+        renderer.render(lang, "reports/reading", min_group=report.min_group, mark=mark, **context)
+    )
     current = report.current
 
     def cells(row: Row, measure: Measure) -> list[dict[str, str]]:
@@ -112,27 +115,26 @@ def render_commitments(
         ok = row.counts.get(SUCCEEDED)
         return {
             "name": row.name,
-            "people": row.people,
-            "commitments": row.commitments,
+            "people": mark if row.people is None else row.people,
             "answered": mark if row.answered is None else row.answered,
             "share": mark if share is None or ok is None else f"{round(share * 100)}%",
         }
 
     current = None
     trend = []
-    if figures.months:
-        latest = figures.months[-1]
+    months = with_commitments(figures.months)
+    if months:
+        latest = months[-1]
         current = {"label": month_label(latest.start, lang), "rows": [line(r) for r in latest.rows]}
-        trend = [{"label": month_label(m.start, lang), **line(m.rows[0])} for m in figures.months[:-1]]
+        trend = [{"label": month_label(m.start, lang), **line(m.rows[0])} for m in months[:-1]]
     knowledge = catalog.knowledge
     steps = [
         {
             "text": knowledge.get(f"steps.{step}").text("text", lang)
             if f"steps.{step}" in knowledge.items
-            else step,
-            "n": n,
+            else step
         }
-        for step, n in figures.top_steps
+        for step in figures.top_steps
     ]
     return catalog.renderer.render(
         lang, "reports/commitments", current=current, trend=trend, steps=steps, min_group=min_group

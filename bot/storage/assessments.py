@@ -107,7 +107,7 @@ class AssessmentRepository(Repository):
             latest = latest.where(ranked.c.department_id.in_(list(department_ids)))
         audience = latest.subquery("audience")
         respondents = (await self._session.execute(select(func.count()).select_from(audience))).scalar_one()
-        phases: dict[str, dict[str, int]] = {}
+        phases: dict[str, dict[str, int | None]] = {}
         for model in PHASE_MODELS:
             column = audience.c[f"phase_{model}"]
             rows = await self._session.execute(select(column, func.count()).group_by(column))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, false, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,7 @@ from bot.storage.models import (
     DEPARTMENT_NAME_MAX,
     assessments_table,
     departments_table,
+    invites_table,
     people_table,
     revisions_table,
     utcnow,
@@ -61,7 +62,12 @@ class DepartmentRepository(Repository):
             cached = cache.get(revision)
             if cached is not None:
                 return cached
-        rows = await self._session.execute(select(departments_table.c.id, departments_table.c.name))
+        # Demo departments (coachbot demo-data) are never offered to real people.
+        rows = await self._session.execute(
+            select(departments_table.c.id, departments_table.c.name).where(
+                departments_table.c.demo.is_(false())
+            )
+        )
         found = sorted(
             (Department(id=row.id, name=row.name) for row in rows), key=lambda d: (d.name.casefold(), d.name)
         )
@@ -136,6 +142,16 @@ class DepartmentRepository(Repository):
             await self._session.execute(
                 update(table).where(table.c.department_id == department_id).values(department_id=None)
             )
+        # Vouches and department invites carry no foreign key (see migration 0008): cleared here, so
+        # a later department that gets the same id inherits neither.
+        await self._session.execute(
+            update(people_table)
+            .where(people_table.c.vouched_department_id == department_id)
+            .values(vouched_department_id=None)
+        )
+        await self._session.execute(
+            delete(invites_table).where(invites_table.c.department_id == department_id)
+        )
         count = await self._rowcount(delete(departments_table).where(departments_table.c.id == department_id))
         if count != 1:
             raise LookupError(f"no department with id {department_id}")

@@ -19,6 +19,8 @@ class InviteState:
     role: Role
     used: bool
     expires_at: datetime
+    department_id: int | None = None
+    """Set for a department invite (issue 14): opening it vouches for the person's department."""
 
 
 class InviteRepository(Repository):
@@ -33,6 +35,7 @@ class InviteRepository(Repository):
         created_by: int | None,
         created_at: datetime,
         expires_at: datetime,
+        department_id: int | None = None,
     ) -> int:
         result = await self._session.execute(
             invites_table.insert()
@@ -43,6 +46,7 @@ class InviteRepository(Repository):
                 created_by=created_by,
                 created_at=created_at,
                 expires_at=expires_at,
+                department_id=department_id,
             )
             .returning(invites_table.c.id)
         )
@@ -70,11 +74,19 @@ class InviteRepository(Repository):
     async def invite_state(self, code_hash: str) -> InviteState | None:
         row = (
             await self._session.execute(
-                select(invites_table.c.role, invites_table.c.used_at, invites_table.c.expires_at).where(
-                    invites_table.c.code_hash == code_hash
-                )
+                select(
+                    invites_table.c.role,
+                    invites_table.c.used_at,
+                    invites_table.c.expires_at,
+                    invites_table.c.department_id,
+                ).where(invites_table.c.code_hash == code_hash)
             )
         ).first()
         if row is None:
             return None
-        return InviteState(role=Role(row.role), used=row.used_at is not None, expires_at=row.expires_at)
+        return InviteState(
+            role=Role(row.role),
+            used=row.used_at is not None,
+            expires_at=row.expires_at,
+            department_id=row.department_id,
+        )

@@ -96,6 +96,9 @@ class DepartmentRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(DEPARTMENT_NAME_MAX), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Made by `coachbot demo-data` (migration 0008): never offered to real people, removed by
+    #: `coachbot demo-data --remove`.
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PersonRow(Base):
@@ -117,8 +120,30 @@ class PersonRow(Base):
     # Champions (migration 0002): reminders of sessions are opt-in, re-check offers opt-out.
     session_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     recheck_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Privacy (migration 0008): the department an admin or champion vouched for (a department invite
+    # link). Reports count an assessment only when its department is this one, so accounts that
+    # merely name a department (puppets) never lift it over COACHBOT_MIN_GROUP.
+    # No foreign key: SQLite can only add one by rebuilding `people` (see migration 0008); removing
+    # a department clears it (DepartmentRepository.remove_department).
+    vouched_department_id: Mapped[int | None] = mapped_column(Integer)
+
     # Commitments (migration 0006): "Niet meer vragen" under a follow-up turns these off.
     followup_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class ReleasedFiguresRow(Base):
+    """One batch of released report figures (bot.reports.releases), kept as published.
+
+    Anonymous aggregates only (counts per group and category, no person ids); /forget leaves them.
+    The batch number is taken as max + 1 by whoever releases, so two reports releasing at the same
+    moment collide on the key and the second one starts over against the first one's release.
+    """
+
+    __tablename__ = "released_figures"
+
+    batch: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    released_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class PositionRow(Base):
@@ -238,6 +263,7 @@ assessments_table = _table(AssessmentRow)
 assessment_findings_table = _table(AssessmentFindingRow)
 processed_updates_table = _table(ProcessedUpdateRow)
 send_slots_table = _table(SendSlotRow)
+released_figures_table = _table(ReleasedFiguresRow)
 revisions_table = _table(RevisionRow)
 
 #: Every table holding a person's data by person_id, children first, for forget_person (the findings
@@ -267,6 +293,8 @@ class InviteRow(Base):
     used_at: Mapped[datetime | None]
     #: Erasing the person erases the invite too: its label says who they are.
     used_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    #: A department invite (migration 0008): opening it puts the person in this department, vouched for.
+    department_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class InspirationSessionRow(Base):

@@ -43,6 +43,14 @@ class PeopleRepository(Repository):
         row = await self._one(select(people_table).where(people_table.c.id == person_id))
         return None if row is None else person_of(row)
 
+    async def vouch(self, person_id: int, department_id: int) -> None:
+        """Puts the person in the department, vouched for (a department invite; issue 14)."""
+        await self._session.execute(
+            update(people_table)
+            .where(people_table.c.id == person_id)
+            .values(department_id=department_id, vouched_department_id=department_id)
+        )
+
     async def save_person(self, person: Person) -> None:
         """Writes the mutable fields; channel and external_id identify the person and never change."""
         count = await self._rowcount(

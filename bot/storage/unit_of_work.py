@@ -30,6 +30,7 @@ from bot.storage.models import (
 from bot.storage.nudges import NudgeRepository
 from bot.storage.people import PeopleRepository, person_of
 from bot.storage.positions import PositionRepository, position_of
+from bot.storage.releases import ReleaseRepository
 from bot.storage.revisions import DEPARTMENTS, DepartmentCache, SeenRevisions
 from bot.storage.roles import RoleRepository
 from bot.storage.updates import UpdateRepository
@@ -58,6 +59,10 @@ class UnitOfWork:
     @cached_property
     def assessments(self) -> AssessmentRepository:
         return AssessmentRepository(self._session)
+
+    @cached_property
+    def releases(self) -> ReleaseRepository:
+        return ReleaseRepository(self._session)
 
     @cached_property
     def departments(self) -> DepartmentRepository:

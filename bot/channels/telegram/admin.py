@@ -67,7 +67,12 @@ async def _admin_only(
 async def _build(services: Services, lang: str) -> AggregateReport:
     settings = services.settings
     return await build_report(
-        services.database, services.catalog, lang=lang, min_group=settings.min_group, zone=settings.timezone
+        services.database,
+        services.catalog,
+        lang=lang,
+        min_group=settings.min_group,
+        zone=settings.timezone,
+        refresh_hours=settings.report_refresh_hours,
     )
 
 
