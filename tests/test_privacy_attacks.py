@@ -140,10 +140,15 @@ async def test_last_month_against_this_month(database: Database) -> None:
     org.later(hours=10)
     await org.answer("late", "IT", answers("dialogue", "coordination"))  # still October
     org.later(days=3)  # November
+    for i in range(5):  # November's own check-ins (a month counts only those who checked in that month)
+        await org.answer(f"it{i}", "IT", answers("presence", "pilot"))
     november = await org.report()
     # October as published while current is not published again from the month's end figures
     # unless protected against it; the auditor holds both.
     assert [m.start.month for m in november.months][-2:] == [10, 11]
+    # October's closing release would differ from the published one by the late check-in alone
+    # (a group of one): October keeps the figures it was published with, 16 respondents.
+    assert november.months[-2].row("org").respondents == 16
     assert october.current.start.month == 10
     assert org.attacks() == []
 

@@ -39,8 +39,9 @@ WITHOUT_COMMITMENT = {"Sales": 5}
 
 
 async def _fill(database: Database) -> dict[str, int]:
-    """Everyone took the check in November, vouched for their department (the report counts
-    respondents only, and only vouched ones); most committed to steps in November and December."""
+    """Everyone took the check in November and again on 2 December, vouched for their department
+    (a month counts its own check-ins, and only vouched ones); most committed to steps in November
+    and December."""
     async with database.transaction() as repo:
         departments = {name: (await repo.departments.add_department(name)).id for name in THIS_MONTH}
         number = 0
@@ -50,20 +51,21 @@ async def _fill(database: Database) -> dict[str, int]:
                 person = await repo.people.person_for_update("terminal", f"p{number}", create=True)
                 assert person is not None
                 await repo.people.vouch(person.id, departments[name])
-                await repo.assessments.add_assessment(
-                    Assessment(
-                        person_id=person.id,
-                        run_id=number,
-                        phase_presence_model="presence",
-                        phase_pilot_model="pilot",
-                        fears=(),
-                        causes=(),
-                        lens=None,
-                        scores={},
-                        department_id=departments[name],
-                        assessed_at=MONTH_START - timedelta(days=20),
+                for assessed_at in (MONTH_START - timedelta(days=20), MONTH_START + timedelta(days=1)):
+                    await repo.assessments.add_assessment(
+                        Assessment(
+                            person_id=person.id,
+                            run_id=number,
+                            phase_presence_model="presence",
+                            phase_pilot_model="pilot",
+                            fears=(),
+                            causes=(),
+                            lens=None,
+                            scores={},
+                            department_id=departments[name],
+                            assessed_at=assessed_at,
+                        )
                     )
-                )
                 if outcome is False:
                     continue
                 for made_at, step, result in (

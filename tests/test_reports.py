@@ -52,10 +52,13 @@ async def _demo(database: Database, people: int = 500) -> None:
     )
 
 
-async def _independent(database: Database, before: datetime) -> dict[int | None, dict[str, int]]:
+async def _independent(
+    database: Database, since: datetime, before: datetime
+) -> dict[int | None, dict[str, int]]:
     """Per department: people, presence-model phases and fear of time loss, from each person's latest
-    assessment before `before`, found with NOT EXISTS (no window functions, no month arithmetic),
-    counted when the person is vouched for that assessment's department."""
+    assessment made from `since` to before `before` (a month is its own check-ins), found with NOT
+    EXISTS (no window functions, no month arithmetic), counted when the person is vouched for that
+    assessment's department."""
     a, later = assessments_table, aliased(assessments_table)
     newer = (
         select(later.c.id)
@@ -83,7 +86,7 @@ async def _independent(database: Database, before: datetime) -> dict[int | None,
         .scalar_subquery()
     )
     picked = select(a.c.department_id, a.c.phase_presence_model, time_loss).where(
-        a.c.assessed_at < before, not_(newer), a.c.department_id == vouched
+        a.c.assessed_at >= since, a.c.assessed_at < before, not_(newer), a.c.department_id == vouched
     )
     latest = picked.subquery("latest")
     query = select(
@@ -118,14 +121,17 @@ async def test_report_matches_an_independent_query(database: Database) -> None:
     await _demo(database)
     report = await build_report(database, catalog(), lang="en", min_group=5, zone=ZONE, now=NOW)
     assert len(report.months) == 6
-    ends = [*month_starts(NOW, 6, ZONE)[1:], NOW]
+    starts = month_starts(NOW, 6, ZONE)
+    ends = [*starts[1:], NOW]
     async with database.engine.connect() as connection:
         departments = {
             row.department_id for row in await connection.execute(select(assessments_table.c.department_id))
         }
     compared = 0
     for index, end in enumerate(ends):
-        truth = await _independent(database, end if index < 5 else datetime(2100, 1, 1, tzinfo=UTC))
+        truth = await _independent(
+            database, starts[index], end if index < 5 else datetime(2100, 1, 1, tzinfo=UTC)
+        )
         month = report.months[index]
         for row in month.rows:
             members = _members(report, index, row.key, departments)

@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -77,10 +78,18 @@ async def test_admin_gets_text_chart_and_csv_matching_the_database(clean_databas
     # The figures an admin got are the database's, by an independent query.
     database = Database(clean_database_url)
     try:
-        truth = await _independent(database, datetime(2100, 1, 1, tzinfo=UTC))
+        # The report's current month: the people who checked in since the first of this month
+        # (the bot's default zone, Europe/Amsterdam).
+        local = datetime.now(ZoneInfo("Europe/Amsterdam"))
+        since = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        truth = await _independent(database, since, datetime(2100, 1, 1, tzinfo=UTC))
         async with database.engine.connect() as connection:
             everyone = (
-                await connection.execute(select(func.count(func.distinct(assessments_table.c.person_id))))
+                await connection.execute(
+                    select(func.count(func.distinct(assessments_table.c.person_id))).where(
+                        assessments_table.c.assessed_at >= since
+                    )
+                )
             ).scalar_one()
     finally:
         await database.dispose()

@@ -266,10 +266,7 @@ async def collect(
         .select_from(
             spans.join(
                 month_rows,
-                and_(
-                    spans.c.mi <= month_rows.c.m,
-                    or_(spans.c.next_mi.is_(None), spans.c.next_mi > month_rows.c.m),
-                ),
+                spans.c.mi == month_rows.c.m,
             )
         )
         .group_by(month_rows.c.m, spans.c.department_id)
@@ -282,10 +279,7 @@ async def collect(
         .select_from(
             rec.join(
                 month_rows,
-                and_(
-                    rec.c.mi <= month_rows.c.m,
-                    or_(rec.c.next_mi.is_(None), rec.c.next_mi > month_rows.c.m),
-                ),
+                rec.c.mi == month_rows.c.m,
             )
         )
         .where(or_(rec.c.next_mi.is_(None), rec.c.next_mi > rec.c.mi), rec.c.vouched == 1)

@@ -45,7 +45,7 @@ Everything here counts distinct people; no figure is about fewer than k of them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 #: Row key of the whole organisation.
@@ -222,8 +222,16 @@ class _Cycles:
 
 
 class _Protector:
-    def __init__(self, blocks: Sequence[Block], min_group: int, frozen: int = 0) -> None:
+    def __init__(
+        self,
+        blocks: Sequence[Block],
+        min_group: int,
+        frozen: int = 0,
+        periods: Sequence[Hashable] | None = None,
+    ) -> None:
         self.blocks = blocks
+        #: Which month each block describes; rule 3 applies only within one (None: between all).
+        self.periods = periods
         self.k = min_group
         #: The first `frozen` blocks were published already: they never gain a hidden cell.
         self.frozen = {id(block) for block in blocks[:frozen]}
@@ -458,7 +466,12 @@ class _Protector:
             self.primary(self.blocks[index])
         dirty = set(open_blocks)
         passed: dict[tuple[int, int], tuple[int, int]] = {}
-        pairs = [(i, j) for j in open_blocks for i in range(j)]
+        pairs = [
+            (i, j)
+            for j in open_blocks
+            for i in range(j)
+            if self.periods is None or self.periods[i] == self.periods[j]
+        ]
         while True:
             for index in sorted(dirty):
                 self.settle(index)
@@ -479,14 +492,19 @@ class _Protector:
                 return
 
 
-def protect(blocks: Sequence[Block], min_group: int, frozen: int = 0) -> None:
+def protect(
+    blocks: Sequence[Block],
+    min_group: int,
+    frozen: int = 0,
+    periods: Sequence[Hashable] | None = None,
+) -> None:
     """Decides `hidden` for every month of one measure (blocks oldest first), in place.
 
     The first `frozen` blocks are releases published before (bot.reports.releases): their hidden
     cells stay as published, and every rule between them and a new block is met by hiding in the
     new block only (at worst all of it), so a new release never undoes an old one's protection.
     """
-    _Protector(blocks, min_group, frozen).run()
+    _Protector(blocks, min_group, frozen, periods).run()
 
 
 def protect_column(values: Mapping[str, int], min_group: int) -> set[str]:

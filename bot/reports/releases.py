@@ -225,8 +225,11 @@ def _protected(
         ]
         new = [block_for(raw, plan, spec) for plan in plans]
         numbered = dict([*old, *((len(frozen) + i, b) for i, b in enumerate(new))])
+        # Months share no assessment (a month is its own check-ins, bot.reports.aggregates), so
+        # only releases of the same month can be subtracted from each other.
+        periods = [frozen[n].period for n, _ in old] + [raw.months[plan.index] for plan in plans]
         for _ in range(ZERO_ROUNDS):
-            protect([b for _, b in old] + new, min_group, frozen=len(old))
+            protect([b for _, b in old] + new, min_group, frozen=len(old), periods=periods)
             touching = [places for places in atoms if any(n >= len(frozen) for n, _ in places)]
             extra = zero_pins(touching, numbered, first_new=len(frozen))
             extra += residual_pins(atoms, numbered, first_new=len(frozen), min_group=min_group)

@@ -71,12 +71,14 @@ class World:
         """Whether the assessment was erased by `at`."""
         return any(a.at < erased <= at for erased in self.erased_at.get(a.person, []))
 
-    def in_force(self, cutoff: datetime, *, inclusive: bool, at: datetime) -> list[Assessment]:
-        """Each person's latest assessment before `cutoff` (at or before, if inclusive) of those
-        still stored at `at`."""
+    def checked_in(
+        self, since: datetime, cutoff: datetime, *, inclusive: bool, at: datetime
+    ) -> list[Assessment]:
+        """Each person's latest assessment made from `since` to before `cutoff` (at or before, if
+        inclusive) of those still stored at `at`: a month is its own check-ins, nobody else."""
         latest: dict[int, Assessment] = {}
         for a in self.assessments:
-            if (a.at > cutoff) if inclusive else (a.at >= cutoff):
+            if a.at < since or ((a.at > cutoff) if inclusive else (a.at >= cutoff)):
                 continue
             if self.gone(a, at):
                 continue
@@ -88,6 +90,7 @@ class World:
     def population(
         self,
         *,
+        period_start: datetime,
         period_end: datetime | None,
         released_at: datetime,
         departments: Iterable[int | None] | None,
@@ -95,12 +98,15 @@ class World:
     ) -> frozenset[int]:
         """Assessment ids behind a published group.
 
-        period_end None: the current month, standing at the release; otherwise a closed month,
-        standing at its end. `departments` None means every department; `excluded` removes some
-        (for "other departments": everything but the departments shown on their own).
+        A month counts the people who checked in during it, each with their latest check of the
+        month (published semantics since issue 14, "hide less"); someone who did not check in that
+        month is not in it. period_end None: the current month, its check-ins up to the release;
+        otherwise a closed month, its check-ins up to its end. `departments` None means every
+        department; `excluded` removes some (for "other departments": everything but the
+        departments shown on their own).
         """
         cutoff = released_at if period_end is None else period_end
-        candidates = self.in_force(cutoff, inclusive=period_end is None, at=released_at)
+        candidates = self.checked_in(period_start, cutoff, inclusive=period_end is None, at=released_at)
         wanted = None if departments is None else set(departments)
         skip = set(excluded)
         ids = set()

@@ -212,8 +212,9 @@ class Org:
         figures = audience_figures(current, ids)
         self.briefs.append(figures)
         if current is not None and figures.respondents:
+            start = datetime(current.period.year, current.period.month, 1, tzinfo=ZoneInfo(self.zone))
             population = self.world.population(
-                period_end=None, released_at=current.released_at, departments=ids or None
+                period_start=start, period_end=None, released_at=current.released_at, departments=ids or None
             )
             for model, phases in figures.phases.items():
                 for phase, count in phases.items():
@@ -238,6 +239,7 @@ class Org:
                 else:
                     departments, excluded = [int(row.key[1:])], []
                 population = self.world.population(
+                    period_start=start,
                     period_end=period_end,
                     released_at=month.released_at,
                     departments=departments,
