@@ -330,3 +330,28 @@ def test_one_column_figures_hide_at_least_two() -> None:
     hidden = protect_column({ORG: 40, "d1": 3, "d2": 20, "d3": 17}, 5)
     assert hidden == {"d1", "d3"}
     assert protect_column({ORG: 40, "d1": 20, "d2": 20}, 5) == set()
+
+
+async def test_early_in_a_month_the_report_stands_on_the_last_month_released(database: Database) -> None:
+    """A month counts its own check-ins, so on the 2nd of November two check-ins are too few for a
+    November release: the report shows October (named in its heading), not "no report yet", and
+    the two November answers appear nowhere."""
+    from tests.support.privacy_world import Org, answers
+
+    org = Org(database, zone=ZONE, now=datetime(2026, 10, 20, 9, tzinfo=UTC))
+    for i in range(6):
+        await org.answer(f"it{i}", "IT", answers("dialogue" if i < 3 else "presence", "pilot"))
+    october = await org.report()
+    assert october.current is not None and october.current.start.month == 10
+    org.later(days=13)  # 2 November
+    for i in range(2):
+        await org.answer(f"it{i}", "IT", answers("social_business", "integration"))
+    for lang, month in (("en", "Oct 2026"), ("nl", "okt 2026")):
+        report = await org.report(lang)
+        assert report.current is not None and [m.start.month for m in report.months] == [10]
+        assert report.current.row(ORG).respondents == 6
+        assert report.current.row(ORG).figure("presence_model", "social_business").count == 0
+        text = render_text(report, catalog())
+        assert month in text.split("\n")[1], text.split("\n")[:2]
+        assert "No report yet" not in text and "Nog geen overzicht" not in text
+    assert org.attacks() == []

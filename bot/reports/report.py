@@ -240,9 +240,12 @@ def from_releases(
     labels = labels_of(catalog, lang)
     specs = family_specs(categories_of(knowledge))
     measures = tuple(_measure(spec, knowledge, lang, labels) for spec in specs if spec.id != COMMITMENT)
-    if not releases or releases[-1].period != current:
+    if not releases:
         as_of = short_date(generated_at, lang, zone)
         return AggregateReport(lang, generated_at, as_of, min_group, measures, (), (), {}, labels)
+    # A month counts its own check-ins, so early in a month fewer than min_group people may have
+    # checked in yet: the report then stands on the latest month released (its heading names it).
+    as_of = short_date(releases[-1].released_at, lang, zone)
     months: list[Month] = []
     follow_up: list[FollowUpMonth] = []
     for release in releases:
@@ -306,7 +309,7 @@ def from_releases(
     return AggregateReport(
         language=lang,
         generated_at=generated_at,
-        as_of=short_date(releases[-1].released_at, lang, zone),
+        as_of=as_of,
         min_group=min_group,
         measures=measures,
         months=tuple(months),

@@ -79,6 +79,7 @@ def render_text(report: AggregateReport, catalog: Catalog) -> str:
         lang,
         "reports/report",
         as_of=report.as_of,
+        month=current.label,
         min_group=report.min_group,
         mark=mark,
         other=report.labels.get("other", ""),
