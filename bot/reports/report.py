@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
 from bot.content.catalog import Catalog
 from bot.content.dates import short_date
 from bot.content.knowledge import Knowledge
-from bot.reports.aggregates import OTHER_LENS, Categories, RawCounts, month_starts
+from bot.reports.aggregates import OTHER_LENS, Categories, RawCounts
 from bot.reports.anonymity import ORG, OTHER
 from bot.reports.commitments import PARTITION as COMMITMENT_PARTITION
 from bot.reports.commitments import CommitmentFigures, FollowUpMonth, FollowUpRow
@@ -219,7 +218,6 @@ def assemble(
         min_group=min_group,
         generated_at=generated_at,
         zone=zone,
-        current=raw.months[-1],
     )
 
 
@@ -232,9 +230,8 @@ def from_releases(
     min_group: int,
     generated_at: datetime,
     zone: str,
-    current: date,
 ) -> AggregateReport:
-    """The report from released months (oldest first; `current` is the month now): labels only,
+    """The report from released months (oldest first; the latest stands for "now"): labels only,
     every figure as released, hidden ones as None."""
     knowledge = catalog.knowledge
     labels = labels_of(catalog, lang)
@@ -361,7 +358,6 @@ async def build_report(
         refresh_hours=refresh_hours,
         now=now,
     )
-    current = month_starts(now, 1, zone)[0].astimezone(ZoneInfo(zone)).date()
     return from_releases(
         releases,
         departments,
@@ -370,5 +366,4 @@ async def build_report(
         min_group=min_group,
         generated_at=now,
         zone=zone,
-        current=current,
     )
