@@ -36,7 +36,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from bot.champions.clock import SYSTEM_CLOCK, Clock
 from bot.champions.compose import Composer, language_of, session_view
@@ -55,7 +54,6 @@ from bot.domain import (
     SharedSuccess,
 )
 from bot.nudging.policy import PRIORITY, WEEK, Action, Candidate, NudgePolicy, is_capped
-from bot.reports.aggregates import month_starts
 from bot.reports.audience import audience_figures
 from bot.reports.publishing import released_months
 from bot.reports.releases import Release
@@ -230,7 +228,9 @@ class Dispatcher:
     # -- preparing -------------------------------------------------------------------------------
 
     async def _current_release(self, now: datetime) -> Release | None:
-        """The current month's released report figures (released now if due), for prep briefs."""
+        """The latest released month's report figures (the current month released now if due), for
+        prep briefs: a month counts its own check-ins, so early in a month, before enough colleagues
+        checked in, the brief stands on the last month released, as the report does."""
         releases, _ = await released_months(
             self.database,
             categories_of(self.catalog.knowledge),
@@ -240,8 +240,7 @@ class Dispatcher:
             refresh_hours=self.settings.report_refresh_hours,
             now=now,
         )
-        current = month_starts(now, 1, self.settings.timezone)[0].astimezone(ZoneInfo(self.settings.timezone))
-        return releases[-1] if releases and releases[-1].period == current.date() else None
+        return releases[-1] if releases else None
 
     async def _brief_figures(
         self, targets: Sequence[NudgeTarget], sessions: dict[int, InspirationSession], now: datetime

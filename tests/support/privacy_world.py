@@ -205,16 +205,16 @@ class Org:
             refresh_hours=self.refresh_hours,
             now=self.now,
         )
-        current = releases[-1] if releases else None
-        local = self.now.astimezone(ZoneInfo(self.zone))
-        if current is not None and (current.period.year, current.period.month) != (local.year, local.month):
-            current = None
+        current = releases[-1] if releases else None  # the latest month released, as the dispatcher takes it
         figures = audience_figures(current, ids)
         self.briefs.append(figures)
         if current is not None and figures.respondents:
             start = datetime(current.period.year, current.period.month, 1, tzinfo=ZoneInfo(self.zone))
             population = self.world.population(
-                period_start=start, period_end=None, released_at=current.released_at, departments=ids or None
+                period_start=start,
+                period_end=self.world.month_end(start) if current.kind == "closed" else None,
+                released_at=current.released_at,
+                departments=ids or None,
             )
             for model, phases in figures.phases.items():
                 for phase, count in phases.items():
