@@ -8,7 +8,9 @@ months, as in steady use) and prints the share of respondents whose answer sits 
 summed over every measure (two phase models, each fear, each cause, the lens, the commitments'
 follow-up; "hidden") and over the two phase models alone ("phases"), for the rows the target is
 about (marked *): each month's whole-organisation row, and each department row with at least 50
-respondents that month. The target is at most 10%. Asserts nothing.
+respondents that month. The target is at most 10%. A month counts the people who checked in
+that month (bot.reports.aggregates). For information, not marked: the largest department row
+below 50, and every group row of the month together. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -130,6 +132,14 @@ def main() -> int:
             worst = max(worst, share)
             phases = hidden_share(release, [row], PHASES)
             print(f"{'':<10} {name:<28} {release.totals[row]:>11} {share:>8.1%} {phases:>8.1%}")
+        below = [row for row in release.rows if row != "other" and release.totals[row] < LARGE]
+        if below:  # for information: the largest department row below LARGE
+            row = max(below, key=lambda r: (release.totals[r], r))
+            name = f"(largest: {names.get(int(row[1:]), row)})"
+            print(
+                f"{'':<10} {name:<28} {release.totals[row]:>11}",
+                f"{hidden_share(release, [row]):>8.1%} {hidden_share(release, [row], PHASES):>8.1%}",
+            )
         if release.rows:  # for information: every group row of the month together, small ones too
             groups = list(release.rows)
             together = sum(release.totals[row] for row in groups)

@@ -1,19 +1,18 @@
 """The report's SQL: GROUP BY over the assessments, one row per month and department, nothing per person.
 
 Which assessment counts
-    A person's standing in a month is their *latest assessment up to the end of that month*
-    ("where the organisation stood at the end of March"); the current month ends now, so its
-    figures are everyone's latest assessment. People who have not re-checked keep counting with
-    their last answer, so each month describes everyone who has ever taken part, the same
-    population as "now", and the trend shows how that population moved.
+    A month is *that month's check-ins*: each person who did the check in the month counts once,
+    with their latest assessment made in it; someone who did not check in that month is not in
+    it. (Until issue 14's "hide less" a month was everyone's latest answer up to its end; two such
+    months differ by the few who joined or re-checked in between, a small group that had to be
+    hidden in one of them, which hid up to 90% of a month. Months of check-ins share no
+    assessment, so they cannot be subtracted from each other: bot.reports.releases protects only
+    releases of the same month against each other.)
 
-    Each person counts once per month: one window (LEAD over the person's assessments in time
-    order, ties broken by id) gives the month of their next assessment, so each assessment is in
-    force from its own month until the month of the next one, and an assessment followed by
-    another in the same month is never in force at a month end. Exactly one assessment of each
-    person is in force in any month. The assessments are summed per (month made, month superseded,
-    department), and those few hundred sums are added up per month they are in force: one pass
-    over the table, whatever the number of people.
+    One window (LEAD over the person's assessments in time order, ties broken by id) gives the
+    month of their next assessment, so an assessment followed by another in the same month is not
+    counted. The assessments are summed per (month made, month superseded, department) and those
+    few hundred sums per month made: one pass over the table, whatever the number of people.
 
 Department
     The department copied into the assessment when it was made, so history survives a move; "none"
@@ -117,7 +116,7 @@ class RawCounts:
     months: tuple[date, ...]
     """First day of each month in the window, oldest first; the last one is the current month."""
     respondents: dict[int, dict[Department, int]] = field(default_factory=dict)
-    """Month index -> department -> people with an assessment up to the end of that month."""
+    """Month index -> department -> people who checked in that month."""
     counts: dict[int, dict[Department, dict[str, int]]] = field(default_factory=dict)
     """Month index -> department -> "measure:category" -> people."""
     active: dict[Department, int] = field(default_factory=dict)

@@ -25,10 +25,12 @@ Cells (what people answered)
     2. no hidden cell is determined by the relations together: in a two-way table with margins a
        cell is determined exactly when it is a bridge of the graph of hidden cells (rows and columns
        as vertices), so every hidden cell must lie on a cycle of hidden cells;
-    3. between any two months ("a month's difference"), for every set of departments that both
-       months' rows can be summed to, each category's change is not derivable or is 0 or at least k
-       people, and the same holds for the hidden remainder of every such relation, so the people who
-       joined a group between two months are protected like any other group.
+    3. between two blocks that can share people's answers (two releases of the same month; without
+       `periods`, any two blocks), for every set of departments that both blocks' rows can be summed
+       to, each category's change is not derivable or is 0 or at least k people, and the same holds
+       for the hidden remainder of every such relation, so the people who checked in between two
+       releases are protected like any other group. Different months share no answer (a month is
+       its own check-ins, bot.reports.aggregates), so their difference describes nobody.
 
     Where a rule needs another cell hidden, the smallest positive shown cell that fixes it is
     taken (least information lost); the earlier month gives way to the later one. If nothing fixes
@@ -503,6 +505,7 @@ def protect(
     The first `frozen` blocks are releases published before (bot.reports.releases): their hidden
     cells stay as published, and every rule between them and a new block is met by hiding in the
     new block only (at worst all of it), so a new release never undoes an old one's protection.
+    `periods` (one per block) limits rule 3 to blocks of the same period; None applies it to all.
     """
     _Protector(blocks, min_group, frozen, periods).run()
 

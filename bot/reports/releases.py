@@ -13,10 +13,13 @@ The rules
       every report, CSV, chart and champion's brief shows that release, whoever asks and whatever
       happened since (newcomers, erasures, moves).
     - A new release is protected together with every earlier release of the months in the window
-      (bot.reports.anonymity.protect with the earlier ones frozen): its differences from each of
-      them, per group and category, are treated like any other small group, and only the new
-      release may hide more. At worst it hides all its answers (row totals stay: they count people,
-      not what they answered).
+      (bot.reports.anonymity.protect with the earlier ones frozen): its differences from each
+      earlier release of the same month, per group and category, are treated like any other small
+      group, and only the new release may hide more. At worst it hides all its answers (row totals
+      stay: they count people, not what they answered). Releases of different months share no
+      assessment (a month is its own check-ins, bot.reports.aggregates), so they are not compared;
+      the combinations across all releases are still checked through their atoms (residual_pins,
+      zero_pins).
     - /forget deletes a person's rows at once; releases that counted them stay, as they are anonymous
       aggregates, and stay what they were, so the erasure itself is not visible in any figure.
 

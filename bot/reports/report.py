@@ -78,7 +78,7 @@ class Row:
 
 @dataclass(frozen=True)
 class Month:
-    """Every group's standing at the end of one month (the current month: now)."""
+    """Every group's check-ins of one month (each person's latest check that month; the current month: up to now)."""
 
     start: date
     label: str
