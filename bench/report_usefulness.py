@@ -56,7 +56,7 @@ def hidden_share(release: Release, rows: list[str], only: tuple[str, ...] = ()) 
 
 
 async def measure(
-    people: int, seed: int, min_group: int, now: datetime, every_days: float = 0
+    people: int, seed: int, min_group: int, now: datetime, every_days: float = 0, refresh_hours: float = 24
 ) -> list[Release]:
     catalog = load_catalog(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge")
     categories = categories_of(catalog.knowledge)
@@ -78,12 +78,18 @@ async def measure(
                         min_group=min_group,
                         zone=ZONE,
                         months=6,
-                        refresh_hours=24,
+                        refresh_hours=refresh_hours,
                         now=moment,
                     )
                     moment += timedelta(days=every_days)
             releases, names = await released_months(
-                database, categories, min_group=min_group, zone=ZONE, months=6, refresh_hours=24, now=now
+                database,
+                categories,
+                min_group=min_group,
+                zone=ZONE,
+                months=6,
+                refresh_hours=refresh_hours,
+                now=now,
             )
         finally:
             await database.dispose()
@@ -102,14 +108,23 @@ def main() -> int:
         default=0,
         help="also run a report every N days over the six months first (steady use); 0: one first report",
     )
+    parser.add_argument(
+        "--refresh-hours",
+        type=float,
+        default=24,
+        help="COACHBOT_REPORT_REFRESH_HOURS: how long a release of the current month is kept (default 24)",
+    )
     args = parser.parse_args()
     now = datetime.now(UTC)
-    releases = asyncio.run(measure(args.people, args.seed, args.min_group, now, args.every_days))
+    releases = asyncio.run(
+        measure(args.people, args.seed, args.min_group, now, args.every_days, args.refresh_hours)
+    )
     names = measure.names  # type: ignore[attr-defined]
     worst = 0.0
     print(
         f"demo organisation: {args.people} people, seed {args.seed}, k = {args.min_group};",
         f"reports every {args.every_days:g} days before;" if args.every_days else "one first report;",
+        f"refresh {args.refresh_hours:g} h;",
         f"target <= {TARGET:.0%}",
     )
     print(f"{'month':<10} {'group':<28} {'respondents':>11} {'hidden':>8} {'phases':>8}")
