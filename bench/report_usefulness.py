@@ -1,6 +1,7 @@
 """How much the report hides in the demo organisation (issue 14, "hide less").
 
-    python bench/report_usefulness.py [--people 300] [--seed 7] [--min-group 5]
+    python bench/report_usefulness.py [--people 300] [--seed 7] [--min-group 5] [--every-days N]
+        [--refresh-hours H] [--quick]
 
 Fills a fresh SQLite database like `coachbot demo-data --people 300`, releases the report once (as
 the first `coachbot report` would; with --every-days N, after a report every N days over the six
@@ -114,7 +115,12 @@ def main() -> int:
         default=24,
         help="COACHBOT_REPORT_REFRESH_HOURS: how long a release of the current month is kept (default 24)",
     )
+    parser.add_argument(
+        "--quick", action="store_true", help="60 people: a smoke test (tests/test_bench_smoke.py)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.people = 60
     now = datetime.now(UTC)
     releases = asyncio.run(
         measure(args.people, args.seed, args.min_group, now, args.every_days, args.refresh_hours)
