@@ -6,7 +6,7 @@ import csv
 import io
 import statistics
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -163,6 +163,29 @@ async def test_report_matches_an_independent_query(database: Database) -> None:
             )
         ).scalar_one()
     assert report.participation[0].onboarded.count == onboarded
+    # active: people whose latest check of all (not only this month's) is within 30 days, counted
+    # when vouched for that check's department; in Python over the rows
+    async with database.engine.connect() as connection:
+        checks = (await connection.execute(select(assessments_table))).mappings().all()
+        vouched = dict(
+            (await connection.execute(select(people_table.c.id, people_table.c.vouched_department_id))).all()
+        )
+    latest: dict[int, dict] = {}
+    for check in checks:
+        held = latest.get(check["person_id"])
+        if check["assessed_at"].replace(tzinfo=UTC) <= NOW and (
+            held is None or (check["assessed_at"], check["id"]) > (held["assessed_at"], held["id"])
+        ):
+            latest[check["person_id"]] = check
+    active = sum(
+        1
+        for person, check in latest.items()
+        if check["department_id"] is not None
+        and check["department_id"] == vouched[person]
+        and check["assessed_at"].replace(tzinfo=UTC) >= NOW - timedelta(days=30)
+    )
+    assert report.participation[0].active.count == active
+    assert active > report.months[-1].rows[0].respondents  # late last month counts, this month's row not
     assert 450 < onboarded < 500  # the demo's people without a department are nobody's to vouch for
     assert report.participation[0].respondents == report.months[-1].rows[0].respondents < 500
 

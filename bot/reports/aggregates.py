@@ -259,7 +259,6 @@ async def collect(
             month_rows.c.m,
             spans.c.department_id,
             func.sum(spans.c.n).label("n"),
-            func.sum(spans.c.active).label("active"),
             *(func.sum(spans.c[f"c{i}"]).label(f"c{i}") for i in range(len(columns))),
         )
         .select_from(
@@ -270,7 +269,6 @@ async def collect(
         )
         .group_by(month_rows.c.m, spans.c.department_id)
     )
-    current = len(starts)
     # Which assessments stand behind each month and department: ids only (no answers), so a new
     # release can be checked against the groups earlier releases described (bot.reports.releases).
     members = (
@@ -294,8 +292,15 @@ async def collect(
         raw.counts.setdefault(index, {})[department] = {
             key: int(row[f"c{i}"] or 0) for i, (key, _) in enumerate(columns)
         }
-        if index == current - 1:
-            raw.active[department] = int(row["active"] or 0)
+    # Active: each person's latest assessment of all (not only this month's check-ins) within
+    # ACTIVE_DAYS, in that assessment's department.
+    active = (
+        select(spans.c.department_id, func.sum(spans.c.active).label("active"))
+        .where(spans.c.next_mi.is_(None))
+        .group_by(spans.c.department_id)
+    )
+    for row in (await connection.execute(active)).mappings():
+        raw.active[row["department_id"]] = int(row["active"] or 0)
     follow_up = await _follow_up(connection, starts, now)
     for index, department, person in standing:
         category = follow_up.get((index, person))

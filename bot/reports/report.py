@@ -78,7 +78,8 @@ class Row:
 
 @dataclass(frozen=True)
 class Month:
-    """Every group's check-ins of one month (each person's latest check that month; the current month: up to now)."""
+    """Every group's check-ins of one month: each person's latest check that month (the current
+    month: up to now)."""
 
     start: date
     label: str
