@@ -225,7 +225,7 @@ async def collect(
         .subquery("base")
     )
     # One window over each person's assessments in time order: the month of the next one. An
-    # assessment followed by another in the same month is never anyone's standing at a month end.
+    # assessment followed by another in the same month is not the person's check-in of that month.
     following = func.lead(base.c.mi).over(
         partition_by=base.c.person_id, order_by=(base.c.assessed_at, base.c.id)
     )
@@ -237,8 +237,9 @@ async def collect(
         else select(literal(1, Integer).label("m")).subquery("months")
     )
     # Records are first summed per (month made, month superseded, department): a few hundred rows
-    # at most, whatever the number of people. Each person has exactly one record in force in any
-    # month, so adding those sums over the months each record is in force counts every person once.
+    # at most, whatever the number of people. Each person has at most one check-in per month (the
+    # latest of the month), so adding those sums per month made counts every person once; the
+    # latest record of all (next_mi NULL) also gives "active".
     columns = measure_columns(categories, rec)
     cutoff = now - timedelta(days=ACTIVE_DAYS)
     spans = (
@@ -273,12 +274,7 @@ async def collect(
     # release can be checked against the groups earlier releases described (bot.reports.releases).
     members = (
         select(month_rows.c.m, rec.c.department_id, rec.c.id, rec.c.person_id)
-        .select_from(
-            rec.join(
-                month_rows,
-                rec.c.mi == month_rows.c.m,
-            )
-        )
+        .select_from(rec.join(month_rows, rec.c.mi == month_rows.c.m))
         .where(or_(rec.c.next_mi.is_(None), rec.c.next_mi > rec.c.mi), rec.c.vouched == 1)
     )
     standing: list[tuple[int, Department, int]] = []
