@@ -336,13 +336,18 @@ def test_a_new_unanimous_row_against_an_earlier_figure(tmp_path_factory: pytest.
     assert asyncio.run(_run(url, [*start, ("report",), *steps])) == []
 
 
-def test_random_sequences_reveal_nothing(tmp_path_factory: pytest.TempPathFactory) -> None:
+#: Sequences per run: a quick share in the everyday run, the full count in .ci/run's `slow` stage.
+RANDOM_SEQUENCES = [30, pytest.param(150, marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("sequences", RANDOM_SEQUENCES)
+def test_random_sequences_reveal_nothing(tmp_path_factory: pytest.TempPathFactory, sequences: int) -> None:
     """Random answers, erasures, department changes (a person answering elsewhere), unvouched
     members, report runs, brief requests and the passing of hours to months, with k = 3 so small
     organisations have groups at all; the auditor must find nothing."""
     url = _random_database(tmp_path_factory)
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=sequences, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(start=_start, steps=st.lists(_step, min_size=4, max_size=24))
     def check(start, steps) -> None:
         assert asyncio.run(_run(url, [*start, ("report",), *steps])) == []
