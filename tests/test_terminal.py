@@ -493,3 +493,39 @@ def test_without_lang_the_greeting_follows_the_locale_and_the_language_is_still_
     assert "Hoi! Ik ben je Social Business Coach" in done.stdout
     assert "In welke taal wil je verder?" in done.stdout
     assert "Hi! I'm your" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("lang", "claims"),
+    [
+        (
+            "nl",
+            (
+                "groepen van minstens 5 mensen",
+                "alleen over wie die maand de check deed",
+                "één keer gepubliceerd en daarna bewaard",
+                "met een afdelingslink voor je borg staat",
+                "/forget wist het meteen. Totalen die al gepubliceerd zijn, blijven",
+            ),
+        ),
+        (
+            "en",
+            (
+                "groups of at least 5 people",
+                "count only the people who did the check that month",
+                "published once and then kept as they were",
+                "vouched for you with a department link",
+                "/forget erases it at once. Totals published before stay",
+            ),
+        ),
+    ],
+)
+async def test_privacy_says_what_is_protected_and_how(
+    services: Services, lang: str, claims: tuple[str, ...]
+) -> None:
+    """Issue 14: /privacy names the threshold, what a month is, releases kept over time, vouching, and
+    what /forget does to totals already published, in both languages."""
+    _, out = await chat(services, "/privacy\n", user=f"reader-{lang}", lang=lang)
+    text = " ".join(out.split())
+    for claim in claims:
+        assert claim in text, claim
