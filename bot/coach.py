@@ -35,6 +35,7 @@ from bot.conversation import (
     Tap,
     Text,
     Visitor,
+    ticked,
 )
 from bot.domain import Assessment, Person, Position, Role, Standing
 from bot.engine.choice_token import ChoiceToken
@@ -54,7 +55,6 @@ ONBOARDING = "onboarding"
 CHECK = "phase_check"
 _RETRIES = 3
 _BACKOFF = (0.05, 0.25, 1.0)
-_SELECTED, _UNSELECTED = "✅ ", "▫️ "
 
 
 def _action(data: str) -> tuple[str, str] | None:
@@ -93,6 +93,20 @@ class Clock(Protocol):
 class _SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+def choice_buttons(prompt: Prompt, lang: str, version: int, done: str) -> tuple[tuple[Button, ...], ...]:
+    """The buttons of an engine question, one per row: multi steps tick their options (not those
+    that answer at once) and end with `done`. Shared by the coach's and the champions' dialogues."""
+    rows: list[tuple[Button, ...]] = []
+    for option in prompt.options:
+        label = option.label.get(lang) or next(iter(option.label.values()))
+        if prompt.kind == "multi" and not option.submit:
+            label = ticked(label, option.selected)
+        rows.append((Button(label, ChoiceToken(version, prompt.step, option.key).encode()),))
+    if prompt.kind == "multi":
+        rows.append((Button(done, ChoiceToken(version, prompt.step, DONE).encode()),))
+    return tuple(rows)
 
 
 class Coach:
@@ -596,16 +610,7 @@ class Coach:
         return Message(text, self._buttons(lang, position.version, prompt), question=True)
 
     def _buttons(self, lang: str, version: int, prompt: Prompt) -> tuple[tuple[Button, ...], ...]:
-        rows: list[tuple[Button, ...]] = []
-        for option in prompt.options:
-            label = option.label.get(lang) or next(iter(option.label.values()))
-            if prompt.kind == "multi":
-                label = (_SELECTED if option.selected else _UNSELECTED) + label
-            rows.append((Button(label, ChoiceToken(version, prompt.step, option.key).encode()),))
-        if prompt.kind == "multi":
-            done = self._text_of(lang, "coach/button_done")
-            rows.append((Button(done, ChoiceToken(version, prompt.step, DONE).encode()),))
-        return tuple(rows)
+        return choice_buttons(prompt, lang, version, self._text_of(lang, "coach/button_done"))
 
     def _topic(self, step_id: str, lang: str) -> str:
         step = self._steps.get(step_id)

@@ -87,3 +87,8 @@ class Outcome:
     forgotten: bool = False
     changed: bool = False
     duplicate: bool = False
+
+
+def ticked(label: str, selected: bool) -> str:
+    """A multi-select option's label with its tick box, the same in every channel and dialogue."""
+    return ("✅ " if selected else "▫️ ") + label

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.content.catalog import Catalog
-from bot.conversation import Button, Edit, Message, Outcome
+from bot.conversation import Button, Edit, Message, Outcome, ticked
 from bot.domain import Person, Position
 from bot.engine.choice_token import ChoiceToken
 from bot.engine.engine import HEARD_KEY, DynamicOptions, clean_text
@@ -39,7 +39,6 @@ from bot.understanding import match_option, understand
 #: The action name of the buttons under "Ik hoor: …" (callback data `a|heard|<version>.<what>`).
 HEARD_ACTION = "heard"
 _YES, _SOME, _DONE, _TOGGLE = "yes", "some", "done", "t"
-_SELECTED, _UNSELECTED = "✅ ", "▫️ "
 
 #: Writes a turn and renders its replies (the coach's own commit), so both paths store alike.
 Commit = Callable[[UnitOfWork, Person, str, TurnResult], Awaitable[Outcome]]
@@ -315,7 +314,7 @@ class TypedAnswers:
         rows = [
             (
                 Button(
-                    (_SELECTED if topic in picked else _UNSELECTED) + self.topic_label(topic, lang),
+                    ticked(self.topic_label(topic, lang), topic in picked),
                     self._data(version, f"{_TOGGLE}{index}"),
                 ),
             )

@@ -26,13 +26,13 @@ from bot.champions.clock import Clock
 from bot.champions.compose import Composer, SessionView, holder_label, session_view
 from bot.champions.sessions import is_admin, may_manage, may_schedule, move_session, schedule_session
 from bot.champions.times import TimeProblem, read_local_time
-from bot.coach import Coach
+from bot.coach import Coach, choice_buttons
 from bot.content.dates import spoken
 from bot.conversation import Button, Command, Edit, Inbound, Message, Outcome, Start, Tap, Text
 from bot.domain import InspirationSession, Person, Position, Role, SessionKind
 from bot.engine.choice_token import ChoiceToken
 from bot.engine.engine import DynamicOptions, Parsers
-from bot.engine.events import DONE, Begin, Choose, OptionView, Prompt, Refusal, Reply, Say, TurnResult
+from bot.engine.events import Begin, Choose, OptionView, Prompt, Refusal, Reply, Say, TurnResult
 from bot.storage.unit_of_work import UnitOfWork
 
 SCHEDULE, MOVE, FOLLOWUP = "session_schedule", "session_move", "session_followup"
@@ -41,7 +41,6 @@ WHEN, DEPARTMENTS, CHAMPIONS = "session_when", "session_departments", "session_c
 MOVE_WHEN, ATTENDED = "move_when", "followup_attended"
 #: The answers' and given values' keys in a finished dialogue's values.
 ANSWERS, GIVEN = "answers", "given"
-_SELECTED, _UNSELECTED = "✅ ", "▫️ "
 #: When a dialogue was last moved on, by the desk's clock: one left alone this long is dropped,
 #: so a forgotten /schedule does not swallow later text (the check has no such limit).
 TOUCHED = "touched"
@@ -163,7 +162,7 @@ class SessionDialogues:
             turn.lang,
             "champions/answered",
             question=Markup(asked.text),
-            choice=_chosen_labels(question, result.chosen, self._submits(question), turn.lang),
+            choice=_chosen_labels(question, result.chosen, turn.lang),
         )
         messages = await self._messages(turn, saved, result.replies)
         return Outcome(messages=messages, edit=Edit(answered), changed=True)
@@ -344,21 +343,7 @@ class SessionDialogues:
         )
 
     def _buttons(self, lang: str, version: int, prompt: Prompt) -> Buttons:
-        rows: list[tuple[Button, ...]] = []
-        for option in prompt.options:
-            label = option.label.get(lang) or next(iter(option.label.values()))
-            if prompt.kind == "multi" and option.key not in self._submits(prompt):
-                label = (_SELECTED if option.selected else _UNSELECTED) + label
-            rows.append((Button(label, ChoiceToken(version, prompt.step, option.key).encode()),))
-        if prompt.kind == "multi":
-            done = self.compose.text(lang, "champions/button_done")
-            rows.append((Button(done, ChoiceToken(version, prompt.step, DONE).encode()),))
-        return tuple(rows)
-
-    def _submits(self, prompt: Prompt) -> tuple[str, ...]:
-        """The options of a multi step that answer it at once: shown without a tick box."""
-        step = self.engine.dialogues[prompt.dialogue].steps[prompt.step]
-        return tuple(o.key for o in step.options if o.submit)
+        return choice_buttons(prompt, lang, version, self.compose.text(lang, "champions/button_done"))
 
     async def _context(self, turn: Turn, position: Position, template: str) -> dict[str, Any]:
         """What each question's template shows besides its buttons."""
@@ -442,8 +427,9 @@ def _forgotten(position: Position, now: datetime) -> bool:
 _PROBLEM_NOTICES = {"locked": "champions/runs_it_yourself", "pick_one": "champions/pick_champion"}
 
 
-def _chosen_labels(question: Prompt, chosen: tuple[str, ...], submits: tuple[str, ...], lang: str) -> str:
+def _chosen_labels(question: Prompt, chosen: tuple[str, ...], lang: str) -> str:
     """What the answered question shows as chosen; ticking nothing means the option that answers
     at once ("the whole organisation")."""
     labels = {o.key: o.label.get(lang, o.key) for o in question.options}
+    submits = [o.key for o in question.options if o.submit]
     return ", ".join(labels.get(k, k) for k in (chosen or submits[:1]))

@@ -446,7 +446,7 @@ class DialogueEngine:
 
     def _options(self, step: Step, dynamic: DynamicOptions) -> tuple[OptionView, ...]:
         from_source = tuple(dynamic.get(step.options_from, ())) if step.options_from else ()
-        static = tuple(OptionView(o.key, o.label) for o in step.options)
+        static = tuple(OptionView(o.key, o.label, submit=o.submit) for o in step.options)
         return from_source + static
 
     def _prompt(
@@ -454,7 +454,7 @@ class DialogueEngine:
     ) -> Prompt:
         selected = set(_ticked(step, values))
         options = tuple(
-            OptionView(o.key, o.label, o.key in selected or o.locked, o.locked)
+            OptionView(o.key, o.label, o.key in selected or o.locked, o.locked, o.submit)
             for o in self._options(step, dynamic)
         )
         return Prompt(dialogue_id, step.id, step.template, step.kind, options, step.optional)

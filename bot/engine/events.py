@@ -54,6 +54,8 @@ class OptionView:
     selected: bool = False
     #: Always selected and cannot be untied (the champion who schedules a session runs it).
     locked: bool = False
+    #: Answers a multi step at once ("Iedereen"), so it is shown without a tick box.
+    submit: bool = False
 
 
 @dataclass(frozen=True)
