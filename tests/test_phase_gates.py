@@ -21,8 +21,8 @@ from bot.coaching.gates import UNKNOWN, Verdict, estimate
 from bot.coaching.rules import CoachingRules, rules_of
 from bot.content.catalog import Catalog, load_catalog
 from bot.content.seed_quotes import SeedTexts
+from tests.support.seeds import SEEDS, requires_seeds
 
-SEEDS = PROJECT_ROOT.parent / "shared" / "seeds"
 S002 = "002_34edfa349590f49d.txt"
 S003 = "003_14d37a87a543f7a6.txt"
 S004 = "004_f7ab7a7ca0712700.txt"
@@ -447,6 +447,7 @@ def test_the_table_has_enough_patterns_and_each_phase_of_each_model() -> None:
     assert {p.pilot for p in PATTERNS} == set(PILOT)
 
 
+@requires_seeds
 @pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p.name)
 def test_answer_pattern_gives_its_phase_on_both_models(catalog: Catalog, pattern: Pattern) -> None:
     assert SeedTexts.read(SEEDS).contains(pattern.seed, pattern.sentence), (

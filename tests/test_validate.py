@@ -19,8 +19,8 @@ from bot.coaching.rules import check_all
 from bot.content.catalog import CODE_DIR, check_content
 from bot.content.seed_quotes import SeedTexts
 from bot.engine.loader import ContentProblem
+from tests.support.seeds import SEEDS, requires_seeds
 
-SEEDS = PROJECT_ROOT.parent / "shared" / "seeds"
 ENV = ("COACHBOT_DIALOGUES_DIR", "COACHBOT_KNOWLEDGE_DIR")
 
 
@@ -420,6 +420,7 @@ def matches(problem: ContentProblem, content: Content, expect: Expect) -> bool:
 # -- the tests ------------------------------------------------------------------------------------
 
 
+@requires_seeds
 def test_shipped_content_has_no_problems() -> None:
     catalog, problems = check_all(PROJECT_ROOT / "dialogues", PROJECT_ROOT / "knowledge", SEEDS)
     assert problems == []
@@ -532,6 +533,7 @@ def test_a_missing_required_dialogue_is_named(content: Content) -> None:
     assert any(p.line == line and "unknown dialogue 'fears'" in p.message for p in problems)
 
 
+@requires_seeds
 def test_a_citation_of_a_missing_seed_is_named(content: Content, tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
@@ -549,6 +551,7 @@ def test_a_citation_of_a_missing_seed_is_named(content: Content, tmp_path: Path)
 # -- quotes against the seeds (`coachbot validate --seeds DIR`) ------------------------------------
 
 
+@requires_seeds
 def test_validate_with_seeds_passes_on_the_shipped_content(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     for name in ENV:
         monkeypatch.delenv(name, raising=False)
@@ -556,6 +559,7 @@ def test_validate_with_seeds_passes_on_the_shipped_content(monkeypatch: pytest.M
     assert capsys.readouterr().err == ""
 
 
+@requires_seeds
 def test_a_quote_not_in_its_seed_fails_validate_with_seeds(
     content: Content, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
@@ -575,6 +579,7 @@ def test_a_quote_not_in_its_seed_fails_validate_with_seeds(
     assert f"{content.path(f)}:{line}: quote not in 001_93caaf9fec7606a5.txt" in err
 
 
+@requires_seeds
 def test_a_quote_from_another_seed_than_cited_fails(content: Content) -> None:
     f = "knowledge/real_time.yaml"
     # A sentence of seed 001, cited to seed 003.
@@ -595,6 +600,7 @@ def test_a_missing_seed_folder_is_an_error(monkeypatch: pytest.MonkeyPatch, caps
     assert "seed folder not found" in capsys.readouterr().err
 
 
+@requires_seeds
 @pytest.mark.parametrize(
     ("quote", "found"),
     [
@@ -614,6 +620,7 @@ def test_quotes_are_compared_without_quote_marks_and_spacing(quote: str, found: 
     assert not seeds.contains("001_93caaf9fec7606a5.txt", "Presence: een bedrijf weet")
 
 
+@requires_seeds
 def test_every_seed_claim_carries_a_quote_and_own_content_is_marked(content: Content) -> None:
     catalog, problems = check_all(content.dialogues, content.knowledge, SEEDS)
     assert problems == []
